@@ -17,6 +17,7 @@ from optimizer.model import (
     VisitKind,
 )
 from optimizer.plan import BreakTaken, Plan, ReasonCode, Route, Stop, Unassigned
+from optimizer.solver import solve
 
 __all__ = [
     "DAY_SECONDS",
@@ -39,4 +40,5 @@ __all__ = [
     "Unassigned",
     "Visit",
     "VisitKind",
+    "solve",
 ]

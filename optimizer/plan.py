@@ -30,9 +30,18 @@ class ReasonCode(enum.StrEnum):
 class Stop:
     """One visit on a route.
 
-    The agent arrives at `arrival`, waits `waiting` seconds (for the window to open, and
-    not counting breaks), serves from `start` to `end`. `travel_time`/`travel_distance` are
-    the leg that leads here.
+    `travel_time`/`travel_distance` are the leg that leads here from the previous stop (or
+    the route's start). The timeline of a leg, from `t0` (the previous stop's `end`, or the
+    route's `departure`) to this stop's `start`, holds the travel, the breaks that fall in
+    it, and waiting:
+
+    - `arrival` = t0 + travel_time + the durations of the leg's breaks that start before the
+      arrival (taken on the way); computed by adding breaks in start order while they start
+      before the running arrival time;
+    - `waiting` = start - arrival - the durations of the leg's breaks that start at or after
+      arrival (taken on site before the visit); never negative;
+    - `end` = start + the visit's duration.
+    The route's `arrival` at its end location follows the same rule from the last `end`.
     """
 
     visit_id: str

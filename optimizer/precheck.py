@@ -1,0 +1,175 @@
+"""Screening before the solve: which team may serve each visit, and why a visit is out.
+
+A visit that no team can serve even alone in an empty day is excluded with a reason a
+dispatcher can act on; the solver only ever sees the rest, each with its candidate teams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from optimizer.model import UNREACHABLE, Problem, Team, TimeWindow, Visit, VisitKind
+from optimizer.plan import ReasonCode, Unassigned
+from optimizer.timefmt import clock, span
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The outcome of the pre-check.
+
+    `candidates[i]` lists the indices (into `teams`) of the teams that could serve visit `i`
+    alone; a visit in `excluded` has no candidate and a reason.
+    """
+
+    teams: tuple[Team, ...]
+    candidates: dict[int, tuple[int, ...]]
+    excluded: dict[int, Unassigned]
+
+
+def screen(problem: Problem) -> Screening:
+    """Check every visit against every team; see `Screening`."""
+    teams = problem.teams()
+    candidates: dict[int, tuple[int, ...]] = {}
+    excluded: dict[int, Unassigned] = {}
+    for i, visit in enumerate(problem.visits):
+        verdict = _screen_visit(problem, teams, i, visit)
+        if isinstance(verdict, Unassigned):
+            excluded[i] = verdict
+        else:
+            candidates[i] = verdict
+    return Screening(teams=teams, candidates=candidates, excluded=excluded)
+
+
+def earliest_start(problem: Problem, team: Team, visit_index: int) -> int | None:
+    """The earliest time the team could start the visit coming straight from its start, if
+    it can also still get to its end within the shift; None when it cannot."""
+    visit = problem.visits[visit_index]
+    matrix = problem.matrices[team.mode].durations
+    point = problem.visit_point(visit_index)
+    to_visit = int(matrix[team.start_point, point])
+    to_end = int(matrix[point, team.end_point])
+    if to_visit >= UNREACHABLE or to_end >= UNREACHABLE:
+        return None
+    latest_start = team.shift.end - visit.duration - to_end
+    if team.max_working_time is not None:
+        latest_start = min(
+            latest_start, team.shift.start + team.max_working_time - visit.duration - to_end
+        )
+    for window in problem.effective_windows(visit):
+        start = max(window.start, team.shift.start + to_visit)
+        if start <= min(window.end, latest_start):
+            return start
+    return None
+
+
+def _screen_visit(
+    problem: Problem, teams: tuple[Team, ...], i: int, visit: Visit
+) -> tuple[int, ...] | Unassigned:
+    def out(code: ReasonCode, sentence: str) -> Unassigned:
+        return Unassigned(visit.id, code, sentence)
+
+    rule = problem.borrower_rule(visit.borrower_id)
+    if rule is not None and rule.max_visits == 0:
+        why = f" ({rule.reason})" if rule.reason else ""
+        return out(
+            ReasonCode.BORROWER_CAP,
+            f"Borrower {visit.borrower_id} may receive no more visits today{why}.",
+        )
+    windows = problem.effective_windows(visit)
+    if not windows:
+        hours = rule.allowed_hours if rule else None
+        return out(
+            ReasonCode.OUTSIDE_ALLOWED_HOURS,
+            f"The agreed window {_windows_text(visit.windows)} is outside the hours the "
+            f"borrower may be visited ({span(hours) if hours else 'none'}); agree a new time.",
+        )
+    pool = [t for t, team in enumerate(teams) if team.max_visits != 0]
+    skilled = [t for t in pool if visit.required_skills <= teams[t].skills]
+    if not skilled:
+        have = set().union(*(teams[t].skills for t in pool)) if pool else set()
+        missing = sorted(visit.required_skills - have) or sorted(visit.required_skills)
+        return out(
+            ReasonCode.MISSING_SKILL,
+            f"No agent on shift has skill {', '.join(missing)}"
+            + ("" if len(missing) == len(visit.required_skills) else " in the right combination")
+            + "; add an agent who has it or remove the requirement.",
+        )
+    crewed = [t for t in skilled if teams[t].size >= visit.crew_size]
+    if not crewed:
+        largest = max(teams[t].size for t in skilled)
+        return out(
+            ReasonCode.NO_CREW,
+            f"Needs a crew of {visit.crew_size}; the largest crew on shift with the skills has "
+            f"{largest}. Pair agents in a crew or lower the crew size.",
+        )
+    allowed = [
+        t
+        for t in crewed
+        if not visit.allowed_agents or visit.allowed_agents & set(teams[t].agent_ids)
+    ]
+    if not allowed:
+        names = ", ".join(sorted(visit.allowed_agents))
+        return out(
+            ReasonCode.AGENT_NOT_AVAILABLE,
+            f"Only {names} may do this visit, and none of them is on shift with the needed "
+            "skills and crew size; allow another agent or move the visit.",
+        )
+    connected = [t for t in allowed if _connected(problem, teams[t], i)]
+    if not connected:
+        return out(
+            ReasonCode.NO_ROAD_CONNECTION,
+            "The address is not connected to the road network of any agent who could do it; "
+            "check the coordinates.",
+        )
+    overlapping = [
+        t for t in connected if any(w.intersect(teams[t].shift) for w in windows)
+    ]
+    if not overlapping:
+        if visit.allowed_agents:
+            shifts = "; ".join(
+                f"{teams[t].id} works {span(teams[t].shift)}" for t in connected[:3]
+            )
+            return out(
+                ReasonCode.AGENT_NOT_AVAILABLE,
+                f"Only {', '.join(sorted(visit.allowed_agents))} may do this visit in "
+                f"{_windows_text(windows)}, but {shifts}; allow another agent or agree "
+                "another time.",
+            )
+        return out(
+            ReasonCode.NO_SHIFT_OVERLAP,
+            f"No shift of an agent who could do it overlaps the window "
+            f"{_windows_text(windows)}; agree another time or extend a shift.",
+        )
+    reachable = [t for t in overlapping if earliest_start(problem, teams[t], i) is not None]
+    if not reachable:
+        best = min(
+            overlapping,
+            key=lambda t: _earliest_arrival(problem, teams[t], i),
+        )
+        arrival = _earliest_arrival(problem, teams[best], i)
+        kind = "appointment" if visit.kind is VisitKind.APPOINTMENT else "visit"
+        return out(
+            ReasonCode.WINDOW_UNREACHABLE,
+            f"The {kind} window {_windows_text(windows)} cannot be met from any start: the "
+            f"earliest arrival is {clock(arrival)} ({teams[best].id}), or there is no time "
+            "left to get back before the shift ends. Agree a later time.",
+        )
+    return tuple(reachable)
+
+
+def _connected(problem: Problem, team: Team, i: int) -> bool:
+    matrix = problem.matrices[team.mode].durations
+    point = problem.visit_point(i)
+    return bool(
+        matrix[team.start_point, point] < UNREACHABLE
+        and matrix[point, team.end_point] < UNREACHABLE
+    )
+
+
+def _earliest_arrival(problem: Problem, team: Team, i: int) -> int:
+    matrix = problem.matrices[team.mode].durations
+    return team.shift.start + int(matrix[team.start_point, problem.visit_point(i)])
+
+
+def _windows_text(windows: tuple[TimeWindow, ...]) -> str:
+    return " or ".join(span(w) for w in windows) if windows else "(any time)"
