@@ -129,12 +129,8 @@ def _plan(
 
 
 def _status_name(status: int) -> str:
-    names = {
-        getattr(pywrapcp.RoutingModel, n): n.removeprefix("ROUTING_").lower()
-        for n in dir(pywrapcp.RoutingModel)
-        if n.startswith("ROUTING_")
-    }
-    return names.get(status, str(status))
+    name: str = routing_enums_pb2.RoutingSearchStatus.Value.Name(status)
+    return name.removeprefix("ROUTING_").lower()
 
 
 def _build_nodes(problem: Problem, screening: Screening) -> _Nodes:
@@ -239,6 +235,8 @@ class _Model:
             cumul.SetRange(windows[0].start, min(windows[-1].end, HORIZON))
             for before, after in zip(windows, windows[1:], strict=False):
                 cumul.RemoveInterval(before.end + 1, after.start - 1)
+            # Start every visit as early as its route allows: slack stays for the day's delays.
+            routing.AddVariableMinimizedByFinalizer(cumul)
         solver = routing.solver()
         visit_transit = [0] * routing.Size()
         for index in range(routing.Size()):
