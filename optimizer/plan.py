@@ -56,7 +56,7 @@ class Stop:
     travel_distance: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class BreakTaken:
     """A break as it falls in the route: from `start` to `end`."""
 
