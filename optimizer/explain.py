@@ -66,4 +66,6 @@ def _how_busy(team: Team, route: Route | None, windows: Sequence[TimeWindow]) ->
     ]
     if windows and overlapping and len(overlapping) < route.num_stops:
         return f"{team.id}: {len(overlapping)} visits in that window"
-    return f"{team.id}: {route.num_stops} visits, {span(TimeWindow(route.departure, route.arrival))}"
+    return (
+        f"{team.id}: {route.num_stops} visits, {span(TimeWindow(route.departure, route.arrival))}"
+    )

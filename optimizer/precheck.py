@@ -121,14 +121,10 @@ def _screen_visit(
             "The address is not connected to the road network of any agent who could do it; "
             "check the coordinates.",
         )
-    overlapping = [
-        t for t in connected if any(w.intersect(teams[t].shift) for w in windows)
-    ]
+    overlapping = [t for t in connected if any(w.intersect(teams[t].shift) for w in windows)]
     if not overlapping:
         if visit.allowed_agents:
-            shifts = "; ".join(
-                f"{teams[t].id} works {span(teams[t].shift)}" for t in connected[:3]
-            )
+            shifts = "; ".join(f"{teams[t].id} works {span(teams[t].shift)}" for t in connected[:3])
             return out(
                 ReasonCode.AGENT_NOT_AVAILABLE,
                 f"Only {', '.join(sorted(visit.allowed_agents))} may do this visit in "

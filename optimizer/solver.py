@@ -145,7 +145,9 @@ def _search_parameters(
     problem: Problem, seconds_left: float, max_solutions: int | None
 ) -> pywrapcp.DefaultRoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
@@ -266,9 +268,7 @@ class _Model:
         one = routing.RegisterUnaryTransitVector(
             [1] * nv + [0] * (len(self.nodes.point_of_node) - nv)
         )
-        capacities = [
-            team.max_visits if team.max_visits is not None else nv for team in self.teams
-        ]
+        capacities = [team.max_visits if team.max_visits is not None else nv for team in self.teams]
         routing.AddDimensionWithVehicleCapacity(one, 0, capacities, True, "visits")
         dim = routing.GetDimensionOrDie("visits")
         shares = _fair_shares(self.teams, nv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optimizer import BorrowerRule, Crew, Plan, Problem, ReasonCode, TravelMode, solve
 from optimizer.validate import validate
-from tests.optimizer.tiny import H, M, Day, agent, visit, window
+from tests.optimizer.tiny import Day, H, M, agent, visit, window
 
 
 def run(problem: Problem) -> Plan:
@@ -66,8 +66,7 @@ def test_second_window_is_used_when_the_first_is_taken() -> None:
 def test_appointment_beats_many_flexible_visits() -> None:
     """An agreed appointment is kept even if that costs three high-priority flexible visits."""
     flexible = [
-        visit(f"F{i}", 10, minutes=55, windows=[(8 * 60, 11 * 60)], priority=100)
-        for i in range(3)
+        visit(f"F{i}", 10, minutes=55, windows=[(8 * 60, 11 * 60)], priority=100) for i in range(3)
     ]
     appointment = visit("APPT", 10, minutes=170, windows=[(8 * 60, 8 * 60 + 5)], appointment=True)
     day = Day([*flexible, appointment], [agent("A", shift=(8 * 60, 11 * 60 + 10))])
@@ -141,8 +140,15 @@ def test_allowed_agents_restrict_who_serves() -> None:
 def test_allowed_agent_off_shift_is_agent_not_available() -> None:
     """The only allowed agent works mornings; an afternoon appointment is agent_not_available."""
     day = Day(
-        [visit("V", 10, windows=[(15 * 60, 16 * 60)], appointment=True,
-               allowed_agents=frozenset({"AM"}))],
+        [
+            visit(
+                "V",
+                10,
+                windows=[(15 * 60, 16 * 60)],
+                appointment=True,
+                allowed_agents=frozenset({"AM"}),
+            )
+        ],
         [agent("AM", shift=(8 * 60, 12 * 60)), agent("ALL")],
     )
     plan = run(day.problem())
@@ -323,12 +329,13 @@ def test_end_location_differs_from_start() -> None:
 def test_deterministic_mode_repeats_exactly() -> None:
     """With a solution limit the same problem gives the same plan twice."""
     day = Day(
-        [visit(f"V{i}", (i * 731) % 5000, windows=[(8 * 60 + i * 20, 11 * 60 + i * 20)])
-         for i in range(25)],
+        [
+            visit(f"V{i}", (i * 731) % 5000, windows=[(8 * 60 + i * 20, 11 * 60 + i * 20)])
+            for i in range(25)
+        ],
         [agent("A"), agent("B", 2500), agent("C", 5000)],
     )
     problem = day.problem()
     first = solve(problem, time_limit=30, max_solutions=50)
     second = solve(problem, time_limit=30, max_solutions=50)
     assert first.routes == second.routes and first.unassigned == second.unassigned
-
