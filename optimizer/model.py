@@ -279,6 +279,9 @@ class Problem:
                     raise ValueError(msg)
                 in_crew[aid] = crew.id
         for crew in self.crews:
+            if crew.id in agent_ids:
+                msg = f"crew {crew.id}: the id is also an agent's; give the crew its own id"
+                raise ValueError(msg)
             if self._crew_shift(crew) is None:
                 msg = f"crew {crew.id}: the members' shifts do not overlap"
                 raise ValueError(msg)

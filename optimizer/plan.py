@@ -66,8 +66,14 @@ class BreakTaken:
 
 @dataclass(frozen=True)
 class Route:
-    """One team's day: leave the start at `departure`, serve `stops` in order, arrive back at
-    `arrival`. Totals include the final leg to the end location."""
+    """One team's day: leave the start at `departure`, serve `stops` in order, arrive at the
+    end location at `arrival`. Totals include the final leg to the end location.
+
+    `breaks` are in the order of the team's breaks (`Team.breaks`), one each. A team with no
+    visits stays idle: no stops, no breaks, `arrival == departure`, and a zero end leg.
+    The breaks of a leg are those that start in [t0, next start), and for the final leg
+    those that start at or after the last stop's end.
+    """
 
     team_id: str
     agent_ids: tuple[str, ...]
@@ -119,7 +125,9 @@ class Plan:
     unassigned: tuple[Unassigned, ...]
     objective: int = 0
     solve_seconds: float = 0.0
-    stats: dict[str, int | float | str] = field(default_factory=dict)
+    stats: dict[str, int | float | str] = field(default_factory=dict, hash=False, compare=False)
+    notes: tuple[str, ...] = ()
+    """Things a dispatcher should know that are not about one visit (an agent who cannot work)."""
 
     def local_time(self, seconds: int) -> datetime:
         """A time of the plan day (s since local midnight) as an aware local date-time."""

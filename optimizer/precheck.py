@@ -24,11 +24,49 @@ class Screening:
     teams: tuple[Team, ...]
     candidates: dict[int, tuple[int, ...]]
     excluded: dict[int, Unassigned]
+    idle: tuple[tuple[Team, str], ...] = ()
+    """Teams that cannot work at all today, each with the sentence that says why."""
 
 
 def screen(problem: Problem) -> Screening:
-    """Check every visit against every team; see `Screening`."""
-    teams = problem.teams()
+    """Check every team, then every visit against the teams that can work; see `Screening`."""
+    teams: list[Team] = []
+    idle: list[tuple[Team, str]] = []
+    for team in problem.teams():
+        why = _why_idle(problem, team)
+        if why is None:
+            teams.append(team)
+        else:
+            idle.append((team, why))
+    return _screen_visits(problem, tuple(teams), tuple(idle))
+
+
+def _why_idle(problem: Problem, team: Team) -> str | None:
+    """Why the team cannot even go from its start to its end within its shift, if so."""
+    travel = int(problem.matrices[team.mode].durations[team.start_point, team.end_point])
+    if travel >= UNREACHABLE:
+        return f"{team.id} cannot work today: its start and end are not connected by road."
+    length = team.shift.end - team.shift.start
+    if team.max_working_time is not None:
+        length = min(length, team.max_working_time)
+    breaks = sum(brk.duration for brk in team.breaks)
+    if travel + breaks > length:
+        return (
+            f"{team.id} cannot work today: the trip from its start to its end and its breaks "
+            "take longer than its shift."
+        )
+    latest = -1
+    for brk in sorted(team.breaks, key=lambda b: (b.window.start, b.window.end)):
+        start = max(latest, brk.window.start)
+        if start > brk.window.end:
+            return f"{team.id} cannot work today: its breaks cannot all be taken in their windows."
+        latest = start + brk.duration
+    return None
+
+
+def _screen_visits(
+    problem: Problem, teams: tuple[Team, ...], idle: tuple[tuple[Team, str], ...]
+) -> Screening:
     candidates: dict[int, tuple[int, ...]] = {}
     excluded: dict[int, Unassigned] = {}
     for i, visit in enumerate(problem.visits):
@@ -37,7 +75,7 @@ def screen(problem: Problem) -> Screening:
             excluded[i] = verdict
         else:
             candidates[i] = verdict
-    return Screening(teams=teams, candidates=candidates, excluded=excluded)
+    return Screening(teams=teams, candidates=candidates, excluded=excluded, idle=idle)
 
 
 def earliest_start(problem: Problem, team: Team, visit_index: int) -> int | None:

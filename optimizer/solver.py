@@ -74,8 +74,8 @@ def solve(
     teams = screening.teams
     unassigned = dict(screening.excluded)
     if not screening.candidates or not teams:
-        plan_routes = tuple(_empty_route(problem, team) for team in teams)
-        return _plan(problem, plan_routes, unassigned, 0, started, status="nothing to route")
+        routes = tuple(idle_route(team) for team in teams)
+        return _plan(problem, screening, routes, unassigned, 0, started, status="nothing to route")
     nodes = _build_nodes(problem, screening)
     manager = pywrapcp.RoutingIndexManager(
         len(nodes.point_of_node),
@@ -100,6 +100,7 @@ def solve(
             unassigned[i] = explain_dropped(problem, teams, screening.candidates[i], i, routes)
     return _plan(
         problem,
+        screening,
         routes,
         unassigned,
         solution.ObjectiveValue(),
@@ -110,6 +111,7 @@ def solve(
 
 def _plan(
     problem: Problem,
+    screening: Screening,
     routes: tuple[Route, ...],
     unassigned: dict[int, Unassigned],
     objective: int,
@@ -120,8 +122,9 @@ def _plan(
     return Plan(
         day=problem.day,
         timezone=problem.timezone,
-        routes=routes,
+        routes=routes + tuple(idle_route(team) for team, _ in screening.idle),
         unassigned=tuple(unassigned[i] for i in sorted(unassigned)),
+        notes=tuple(why for _, why in screening.idle),
         objective=int(objective),
         solve_seconds=time.monotonic() - started,
         stats={"status": status},
@@ -256,6 +259,13 @@ class _Model:
                 for b, brk in enumerate(team.breaks)
             ]
             self.breaks.append(intervals)
+            # One person takes one break at a time: in the order their windows open.
+            ordered = sorted(
+                range(len(intervals)),
+                key=lambda b: (team.breaks[b].window.start, team.breaks[b].window.end),
+            )
+            for a, b in zip(ordered, ordered[1:], strict=False):
+                solver.Add(intervals[b].StartExpr() >= intervals[a].EndExpr())
             if intervals:
                 dim.SetBreakIntervalsOfVehicle(intervals, t, visit_transit)
             # Leave as late and come back as early as the plan allows: no idle time at the office.
@@ -315,10 +325,10 @@ class _Model:
         assert self.time is not None
         routes = []
         for t, team in enumerate(self.teams):
-            breaks = sorted(
+            breaks = [
                 BreakTaken(solution.StartValue(iv), solution.StartValue(iv) + brk.duration)
                 for iv, brk in zip(self.breaks[t], team.breaks, strict=True)
-            )
+            ]
             index = self.routing.Start(t)
             departure = solution.Min(self.time.CumulVar(index))
             sequence: list[tuple[int, int]] = []
@@ -347,8 +357,19 @@ def _fair_shares(teams: Sequence[Team], num_visits: int) -> list[int]:
     ]
 
 
-def _empty_route(problem: Problem, team: Team) -> Route:
-    return timed_route(problem, team, team.shift.start, [], [], team.shift.start)
+def idle_route(team: Team) -> Route:
+    """A team with no visits stays where it is: no travel, no breaks to schedule."""
+    return Route(
+        team_id=team.id,
+        agent_ids=team.agent_ids,
+        mode=team.mode.value,
+        departure=team.shift.start,
+        arrival=team.shift.start,
+        stops=(),
+        breaks=(),
+        end_travel_time=0,
+        end_travel_distance=0,
+    )
 
 
 def timed_route(
@@ -389,12 +410,8 @@ def timed_route(
         previous, t0 = point, start + visit.duration
     end_travel = int(matrix.durations[previous, team.end_point])
     if not stops:
-        # An idle team does not leave: report the day as starting and ending at the start.
-        departure = arrival_at_end = team.shift.start
-        end_travel = int(matrix.durations[team.start_point, team.end_point])
-        arrival_at_end = departure + end_travel
-    else:
-        arrival_at_end = _arrive(t0, end_travel, arrival_at_end, breaks)
+        return idle_route(team)
+    arrival_at_end = _arrive(t0, end_travel, arrival_at_end, breaks)
     return Route(
         team_id=team.id,
         agent_ids=team.agent_ids,

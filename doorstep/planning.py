@@ -1,0 +1,198 @@
+"""Plan one region-day: road network + visits and agents in, a validated plan with geometry out.
+
+This is where geo and the optimizer meet: addresses are snapped to each travel mode's road
+graph, travel matrices are built for the modes the agents use, the optimizer solves, the
+independent validator checks, and every route gets its road-following geometry. The network
+and the input are passed in; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+import geo
+from doorstep.csvio import DayInput
+from optimizer import (
+    UNREACHABLE,
+    Location,
+    Plan,
+    Problem,
+    Route,
+    TravelMatrix,
+    TravelMode,
+    solve,
+)
+from optimizer.validate import Violation, validate
+
+log = logging.getLogger(__name__)
+
+ACCESS_SPEED_MPS = 1.2
+"""Walking speed (m/s) between an address and its nearest road node: parking, the last metres."""
+
+
+class PlanInvalidError(RuntimeError):
+    """The solver's plan failed the independent validation: a bug, never written out."""
+
+
+@dataclass(frozen=True)
+class RouteShape:
+    """The road-following line of one route, start to end (lat/lon in step)."""
+
+    lats: tuple[float, ...]
+    lons: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A validated plan with what a reader of it needs besides the routes."""
+
+    region: str
+    plan: Plan
+    problem: Problem
+    day_input: DayInput
+    shapes: Mapping[str, RouteShape]
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Snapping:
+    nodes: np.ndarray
+    metres: np.ndarray
+
+
+def plan_day(
+    day_input: DayInput,
+    network: geo.RoadNetwork,
+    *,
+    day: date,
+    timezone: str,
+    region: str,
+    time_limit: float,
+    max_solutions: int | None = None,
+    max_snap_m: float = 250.0,
+) -> DayPlan:
+    """Snap, build matrices, solve, validate and trace the routes of one region-day.
+
+    Raises `PlanInvalidError` if the plan breaks any rule (it is then not returned).
+    """
+    timings: dict[str, float] = {}
+    locations = _points(day_input)
+    modes = sorted({agent.mode for agent in day_input.agents}, key=lambda m: m.value)
+
+    clock = time.perf_counter()
+    snapped = {mode: _snap(network, mode, locations) for mode in modes}
+    timings["snap"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    matrices = {mode: _matrix(network, mode, snapped[mode], max_snap_m) for mode in modes}
+    timings["matrices"] = time.perf_counter() - clock
+
+    problem = Problem(
+        visits=day_input.visits,
+        agents=day_input.agents,
+        matrices=matrices,
+        crews=day_input.crews,
+        borrowers=day_input.borrowers,
+        day=day,
+        timezone=timezone,
+    )
+    clock = time.perf_counter()
+    plan = solve(problem, time_limit=time_limit, max_solutions=max_solutions)
+    timings["solve"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    violations = validate(problem, plan)
+    timings["validate"] = time.perf_counter() - clock
+    if violations:
+        raise PlanInvalidError(_violations_text(violations))
+
+    clock = time.perf_counter()
+    shapes = {
+        route.team_id: _shape(network, problem, snapped, route)
+        for route in plan.routes
+        if route.stops
+    }
+    timings["geometry"] = time.perf_counter() - clock
+    log.info(
+        "planned %s %s: %d routed, %d unassigned, solve %.1f s",
+        region,
+        day,
+        plan.num_assigned,
+        len(plan.unassigned),
+        timings["solve"],
+    )
+    return DayPlan(
+        region=region,
+        plan=plan,
+        problem=problem,
+        day_input=day_input,
+        shapes=shapes,
+        timings=timings,
+    )
+
+
+def _points(day_input: DayInput) -> list[Location]:
+    """The problem's points in its order: visits, then each agent's start and end."""
+    points = [visit.location for visit in day_input.visits]
+    for agent in day_input.agents:
+        points += [agent.start, agent.end]
+    return points
+
+
+def _snap(network: geo.RoadNetwork, mode: TravelMode, points: list[Location]) -> _Snapping:
+    graph = network.graph(mode.value)
+    snapped = geo.nearest_nodes(
+        graph, np.array([p.lat for p in points]), np.array([p.lon for p in points])
+    )
+    return _Snapping(nodes=np.asarray(snapped.nodes), metres=np.asarray(snapped.distances))
+
+
+def _matrix(
+    network: geo.RoadNetwork, mode: TravelMode, snapping: _Snapping, max_snap_m: float
+) -> TravelMatrix:
+    """Door-to-door matrix: the road between nodes plus a walk from and to each door."""
+    graph = network.graph(mode.value)
+    road = geo.travel_matrices(graph, [int(n) for n in snapping.nodes])
+    access_s = np.rint(snapping.metres / ACCESS_SPEED_MPS).astype(np.int64)
+    access_m = np.rint(snapping.metres).astype(np.int64)
+    durations = road.durations + access_s[:, None] + access_s[None, :]
+    distances = road.distances + access_m[:, None] + access_m[None, :]
+    cut = (road.durations >= geo.NO_PATH) | (snapping.metres > max_snap_m)[:, None]
+    cut |= (snapping.metres > max_snap_m)[None, :]
+    durations[cut] = UNREACHABLE
+    distances[cut] = UNREACHABLE
+    np.fill_diagonal(durations, 0)
+    np.fill_diagonal(distances, 0)
+    return TravelMatrix(durations=durations, distances=distances)
+
+
+def _shape(
+    network: geo.RoadNetwork,
+    problem: Problem,
+    snapped: Mapping[TravelMode, _Snapping],
+    route: Route,
+) -> RouteShape:
+    """The route on the roads of its mode, from the start door through each stop's nearest
+    road node to the end door."""
+    team = next(t for t in problem.teams() if t.id == route.team_id)
+    point_of = {v.id: problem.visit_point(i) for i, v in enumerate(problem.visits)}
+    points = [team.start_point, *(point_of[s.visit_id] for s in route.stops), team.end_point]
+    nodes = [int(snapped[team.mode].nodes[p]) for p in points]
+    path = geo.road_path(network.graph(team.mode.value), nodes)
+    start, end = problem.point_location(team.start_point), problem.point_location(team.end_point)
+    return RouteShape(
+        lats=(start.lat, *path.lats, end.lat),
+        lons=(start.lon, *path.lons, end.lon),
+    )
+
+
+def _violations_text(violations: list[Violation]) -> str:
+    lines = [f"the plan failed validation with {len(violations)} violation(s):"]
+    lines += [f"  {v}" for v in violations[:20]]
+    return "\n".join(lines)
