@@ -22,6 +22,9 @@ from doorstep.settings import Settings, check_timezone
 SAMPLE_FOLDER = Path(__file__).resolve().parent.parent / "data" / "sample"
 OUTSIDE_NETWORK_MARGIN_M = 2000.0
 """Coordinates farther than this outside the road network's area are an input error."""
+DETERMINISTIC_SOLUTIONS = 100
+"""Improving solutions after which `--deterministic` stops: well inside the default time
+limit on the sample day, so the count, not the clock, ends the search."""
 
 
 class KnownError(click.ClickException):
@@ -283,7 +286,7 @@ def _plan(
             timezone=timezone,
             region=region or network.name,
             time_limit=time_limit,
-            max_solutions=200 if deterministic else None,
+            max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
             max_snap_m=settings.max_snap_m,
         )
     except PlanInvalidError as exc:

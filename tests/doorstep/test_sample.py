@@ -400,15 +400,12 @@ def test_windows_are_whole_minutes(day: SampleDay) -> None:
 
 @pytest.mark.slow
 def test_andorra_500_visits(tmp_path: Path) -> None:
-    """A 500-visit, 40-agent day on the whole of Andorra (~25 km) holds and can be planned."""
+    """A 500-visit, 60-agent day on the whole of Andorra holds (test_plan_large plans it)."""
     if not ANDORRA.exists():
         pytest.skip(f"{ANDORRA} is absent (the shared OSM extracts are not on this machine)")
-    from optimizer import solve
-    from optimizer.validate import validate
-
     graphs = geo.load_network(ANDORRA, cache_dir=tmp_path).graphs
-    big = generate_day(graphs, num_visits=500, num_agents=40, seed=7)
-    assert len(big.visits) == 500 and len(big.agents) == 40
+    big = generate_day(graphs, num_visits=500, num_agents=60, seed=7)
+    assert len(big.visits) == 500 and len(big.agents) == 60
     _check_day(big, graphs)
     _check_round_trip(big, tmp_path / "day")
     assert len(big.crews) == 2
@@ -417,14 +414,3 @@ def test_andorra_500_visits(tmp_path: Path) -> None:
     assert 3 <= len(offices) <= 4
     problem = _problem(big, graphs)
     assert _screened(problem) == dict(big.expected_unassigned)
-    plan = solve(problem, time_limit=60)
-    assert validate(problem, plan) == []
-    kept = {s.visit_id for r in plan.routes for s in r.stops}
-    appointments = [
-        v.id
-        for v in big.visits
-        if v.kind is VisitKind.APPOINTMENT and v.id not in big.expected_unassigned
-    ]
-    # The day is heavily loaded (12.5 visits an agent over mountain roads), so many flexible
-    # visits stay out; appointments come first, and the solver gets only a minute.
-    assert sum(vid in kept for vid in appointments) >= 0.85 * len(appointments)
