@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_heuristic_parameters_pb2
 
 from optimizer.explain import explain_dropped
 from optimizer.model import DAY_SECONDS, UNREACHABLE, Problem, Team, TravelMode, VisitKind
@@ -76,20 +76,11 @@ def solve(
     if not screening.candidates or not teams:
         routes = tuple(idle_route(team) for team in teams)
         return _plan(problem, screening, routes, unassigned, 0, started, status="nothing to route")
-    nodes = _build_nodes(problem, screening)
-    manager = pywrapcp.RoutingIndexManager(
-        len(nodes.point_of_node),
-        len(teams),
-        [nodes.num_visit_nodes + 2 * t for t in range(len(teams))],
-        [nodes.num_visit_nodes + 2 * t + 1 for t in range(len(teams))],
-    )
-    routing = pywrapcp.RoutingModel(manager)
-    model = _Model(problem, screening, nodes, manager, routing)
-    model.build()
-    params = _search_parameters(problem, time_limit - (time.monotonic() - started), max_solutions)
-    solution = routing.SolveWithParameters(params)
+    model = _Model(problem, screening)
+    params = _search_parameters(time_limit - (time.monotonic() - started), max_solutions)
+    solution = model.routing.SolveWithParameters(params)
     if solution is None:
-        # Every visit is optional and every empty route feasible, so this means no time.
+        # Every visit is optional and every team can stay idle, so this means no time.
         msg = f"the solver found no plan within {time_limit:.1f} s; raise the time limit"
         raise RuntimeError(msg)
     routes = model.extract_routes(solution)
@@ -105,7 +96,7 @@ def solve(
         unassigned,
         solution.ObjectiveValue(),
         started,
-        status=_status_name(routing.status()),
+        status=_status_name(model.routing.status()),
     )
 
 
@@ -145,11 +136,18 @@ def _build_nodes(problem: Problem, screening: Screening) -> _Nodes:
 
 
 def _search_parameters(
-    problem: Problem, seconds_left: float, max_solutions: int | None
+    seconds_left: float, max_solutions: int | None
 ) -> pywrapcp.DefaultRoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
+    # Insert the visits that are costliest to drop, per team able to take them, first: agreed
+    # appointments (and the hardest to place among them) claim their hours before flexible
+    # visits do. Measured on the sample and a 500-visit Andorra day against parallel
+    # cheapest insertion: more appointments kept and less travel (see the issue note).
     params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    )
+    params.local_cheapest_insertion_parameters.insertion_sorting_properties.append(
+        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_PENALTY_OVER_ALLOWED_VEHICLES_RATIO
     )
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
@@ -163,20 +161,19 @@ def _search_parameters(
 class _Model:
     """The OR-Tools model of one problem: built once, then read back."""
 
-    def __init__(
-        self,
-        problem: Problem,
-        screening: Screening,
-        nodes: _Nodes,
-        manager: pywrapcp.RoutingIndexManager,
-        routing: pywrapcp.RoutingModel,
-    ) -> None:
+    def __init__(self, problem: Problem, screening: Screening) -> None:
         self.problem = problem
         self.screening = screening
         self.teams = screening.teams
-        self.nodes = nodes
-        self.manager = manager
-        self.routing = routing
+        self.nodes = nodes = _build_nodes(problem, screening)
+        num_teams = len(self.teams)
+        self.manager = pywrapcp.RoutingIndexManager(
+            len(nodes.point_of_node),
+            num_teams,
+            [nodes.num_visit_nodes + 2 * t for t in range(num_teams)],
+            [nodes.num_visit_nodes + 2 * t + 1 for t in range(num_teams)],
+        )
+        self.routing = pywrapcp.RoutingModel(self.manager)
         self.breaks: list[list[pywrapcp.IntervalVar]] = []
         self.time: pywrapcp.RoutingDimension | None = None
         point_idx = np.asarray(nodes.point_of_node, dtype=np.int64)
@@ -188,14 +185,12 @@ class _Model:
         for node, i in enumerate(nodes.visit_of_node):
             self._service[node] = problem.visits[i].duration
 
-    def build(self) -> None:
         self._add_costs()
         self._add_time()
         self._add_counts()
         self._add_visit_rules()
         self._add_borrower_caps()
 
-    # --- costs -------------------------------------------------------------------------
     def _finite_max_travel(self) -> int:
         finite = [int(m[m < UNREACHABLE].max(initial=0)) for m in self._travel.values()]
         return max(finite, default=0)
