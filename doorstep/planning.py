@@ -113,11 +113,7 @@ def plan_day(
         raise PlanInvalidError(_violations_text(violations))
 
     clock = time.perf_counter()
-    shapes = {
-        route.team_id: _shape(network, problem, snapped, route)
-        for route in plan.routes
-        if route.stops
-    }
+    shapes = _shapes(network, problem, snapped, plan)
     timings["geometry"] = time.perf_counter() - clock
     log.info(
         "planned %s %s: %d routed, %d unassigned, solve %.1f s",
@@ -172,24 +168,40 @@ def _matrix(
     return TravelMatrix(durations=durations, distances=distances)
 
 
-def _shape(
+def _shapes(
     network: geo.RoadNetwork,
     problem: Problem,
     snapped: Mapping[TravelMode, _Snapping],
-    route: Route,
-) -> RouteShape:
-    """The route on the roads of its mode, from the start door through each stop's nearest
-    road node to the end door."""
-    team = next(t for t in problem.teams() if t.id == route.team_id)
+    plan: Plan,
+) -> dict[str, RouteShape]:
+    """Each route with stops on the roads of its mode, by team id: from the start door through
+    each stop's nearest road node to the end door. One `geo.road_paths` call per mode."""
+    teams = {team.id: team for team in problem.teams()}
     point_of = {v.id: problem.visit_point(i) for i, v in enumerate(problem.visits)}
-    points = [team.start_point, *(point_of[s.visit_id] for s in route.stops), team.end_point]
-    nodes = [int(snapped[team.mode].nodes[p]) for p in points]
-    path = geo.road_path(network.graph(team.mode.value), nodes)
-    start, end = problem.point_location(team.start_point), problem.point_location(team.end_point)
-    return RouteShape(
-        lats=(start.lat, *path.lats, end.lat),
-        lons=(start.lon, *path.lons, end.lon),
-    )
+    routes = [route for route in plan.routes if route.stops]
+    by_mode: dict[TravelMode, list[Route]] = {}
+    for route in routes:
+        by_mode.setdefault(teams[route.team_id].mode, []).append(route)
+    paths: dict[str, geo.RoadPath] = {}
+    for mode, mode_routes in by_mode.items():
+        nodes = []
+        for route in mode_routes:
+            team = teams[route.team_id]
+            points = [team.start_point, *(point_of[s.visit_id] for s in route.stops)]
+            points.append(team.end_point)
+            nodes.append([int(snapped[mode].nodes[p]) for p in points])
+        found = geo.road_paths(network.graph(mode.value), nodes)
+        paths.update(zip((route.team_id for route in mode_routes), found, strict=True))
+    shapes = {}
+    for route in routes:
+        team, path = teams[route.team_id], paths[route.team_id]
+        start = problem.point_location(team.start_point)
+        end = problem.point_location(team.end_point)
+        shapes[route.team_id] = RouteShape(
+            lats=(start.lat, *path.lats, end.lat),
+            lons=(start.lon, *path.lons, end.lon),
+        )
+    return shapes
 
 
 def _violations_text(violations: list[Violation]) -> str:

@@ -6,7 +6,7 @@ coordinates in WGS84 degrees named `lat` and `lon`. A leaf package: it imports n
 """
 
 from geo.errors import GraphError, NetworkSourceError, NoRouteError, OfflineError, UnknownModeError
-from geo.geometry import RoadPath, road_path
+from geo.geometry import RoadPath, road_path, road_paths
 from geo.graphs import (
     BIKE_SPEED_KPH,
     DRIVE_FALLBACK_SPEED_KPH,
@@ -44,5 +44,6 @@ __all__ = [
     "load_network",
     "nearest_nodes",
     "road_path",
+    "road_paths",
     "travel_matrices",
 ]

@@ -6,7 +6,8 @@ along the chain to one of its ends, so each location is joined to the junction g
 two exits and two entries ("phantom nodes", as OSRM calls them), and Dijkstra runs on the small
 junction graph from the distinct exits only. Pairs on the same chain also get the direct way
 along it. The weights are the packed integers of `geo._edges`, so the answer is bit-for-bit the
-one Dijkstra gives on the whole graph.
+one Dijkstra gives on the whole graph. `many_to_many` gives the weights (for matrices), `paths`
+the edges of given legs (for route lines).
 """
 
 from __future__ import annotations
@@ -238,3 +239,133 @@ def _same_chain(chains: Chains, ph: _Phantoms, result: np.ndarray) -> None:
         rows, cols = np.nonzero(later)
         cur = result[who[rows], who[cols]]
         result[who[rows], who[cols]] = np.minimum(cur, direct[rows, cols])
+
+
+def paths(
+    chains: Chains, sources: np.ndarray, targets: np.ndarray
+) -> tuple[list[np.ndarray | None], float]:
+    """The fastest path of each leg `sources[i]` -> `targets[i]` (distinct node indices), as
+    indices of `chains.graph` edges in travel order (None: no path), and the largest finite
+    partial sum for `FixedPoint.exact`.
+
+    A path's weight is the `many_to_many` entry of its pair, so it is the path the matrices
+    measure; among equally fast and long paths the choice is deterministic but arbitrary.
+    Dijkstra runs on the junction graph from the exits of the distinct sources only, a block
+    of sources at a time, then each junction hop is expanded into its chain.
+    """
+    num_legs = len(sources)
+    found: list[np.ndarray | None] = [None] * num_legs
+    if num_legs == 0:
+        return found, 0.0
+    walk = _ChainWalk.of(chains)
+    src, dst = _phantoms(chains, sources), _phantoms(chains, targets)
+    direct, direct_slots = _direct(chains, src, dst)
+    junctions, num_junctions = chains.junctions, chains.num_junctions
+    hop_keys = junctions.tail * num_junctions + junctions.head
+    csr = junctions.csr(num_junctions)
+
+    locations, leg_location = np.unique(sources, return_inverse=True)
+    by_location = np.argsort(leg_location, kind="stable")
+    bounds = np.searchsorted(leg_location[by_location], np.arange(len(locations) + 1))
+    max_label = 0.0
+    # a block's Dijkstra rows are the (at most two) exits of each of its source locations
+    for rows in blocks(len(locations), 2 * num_junctions):
+        legs = by_location[bounds[rows.start] : bounds[rows.stop]]
+        exits = src.exit_node[legs]
+        starts = np.unique(exits[exits >= 0])
+        dist, pred = dijkstra(csr, directed=True, indices=starts, return_predecessors=True)
+        max_label = max(max_label, max_finite(dist))
+        row_of = np.full(num_junctions, -1, dtype=np.int64)
+        row_of[starts] = np.arange(len(starts))
+        exit_rows = row_of[np.maximum(exits, 0)]
+        entry_cols = np.maximum(dst.entry_node[legs], 0)
+        # via[leg, exit slot, entry slot]; an absent exit or entry has an infinite weight
+        via = dist[exit_rows[:, :, None], entry_cols[:, None, :]]
+        via += src.exit_weight[legs][:, :, None] + dst.entry_weight[legs][:, None, :]
+        via = via.reshape(len(legs), 4)
+        best = np.argmin(via, axis=1)
+        best_via = via[np.arange(len(legs)), best]
+        for i, leg in enumerate(legs.tolist()):
+            if direct[leg] <= best_via[i] and np.isfinite(direct[leg]):
+                s, t = direct_slots[leg]
+                found[leg] = walk.between(int(src.in_edge[leg, s]), int(dst.in_edge[leg, t]))
+                continue
+            if not np.isfinite(best_via[i]):
+                continue
+            s, t = divmod(int(best[i]), 2)
+            hops = _hops(pred[exit_rows[i, s]], int(exits[i, s]), int(dst.entry_node[leg, t]))
+            chain_starts = junctions.edge[
+                np.searchsorted(hop_keys, hops[:-1] * num_junctions + hops[1:])
+            ]
+            parts = [walk.after(int(src.in_edge[leg, s]))]
+            parts += [walk.whole(int(start)) for start in chain_starts]
+            parts.append(walk.upto(int(dst.in_edge[leg, t])))
+            found[leg] = np.concatenate(parts)
+    ends = np.concatenate(
+        [src.exit_weight[src.exit_node >= 0], dst.entry_weight[dst.entry_node >= 0]]
+    )
+    return found, max_label + float(ends.max(initial=0.0)) * 2
+
+
+def _direct(chains: Chains, src: _Phantoms, dst: _Phantoms) -> tuple[np.ndarray, np.ndarray]:
+    """Per leg, the weight of the direct way along a chain both ends lie inside, the target
+    further along it (inf: none), and the (source, target) in-edge slots it uses."""
+    e_a = src.in_edge[:, :, None]
+    e_b = dst.in_edge[:, None, :]
+    inside = (e_a >= 0) & (e_b >= 0)
+    a, b = np.maximum(e_a, 0), np.maximum(e_b, 0)
+    along = inside & (chains.first[a] == chains.first[b]) & (chains.rank[b] > chains.rank[a])
+    weight = np.where(along, chains.prefix[b] - chains.prefix[a], np.inf).reshape(-1, 4)
+    best = np.argmin(weight, axis=1)
+    slots = np.stack(np.divmod(best, 2), axis=1)
+    return weight[np.arange(len(weight)), best], slots
+
+
+def _hops(pred: np.ndarray, source: int, target: int) -> np.ndarray:
+    """Junctions from `source` to `target` along a Dijkstra predecessor row (target reached)."""
+    chain = [target]
+    node = target
+    while node != source:
+        node = int(pred[node])
+        chain.append(node)
+    return np.asarray(chain[::-1], dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class _ChainWalk:
+    """The edges of every chain laid out in travel order: `order[pos[e]]` is edge e, and a
+    chain's edges are `order[pos[first] : pos[first] + size[first]]`."""
+
+    chains: Chains
+    order: np.ndarray
+    pos: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, chains: Chains) -> _ChainWalk:
+        order = np.lexsort((chains.rank, chains.first))
+        pos = np.empty_like(order)
+        pos[order] = np.arange(len(order))
+        size = np.bincount(chains.first, minlength=len(order))
+        return cls(chains, order, pos, size)
+
+    def whole(self, start: int) -> np.ndarray:
+        """The chain beginning with edge `start` (its tail a junction)."""
+        return self.order[self.pos[start] : self.pos[start] + self.size[start]]
+
+    def after(self, edge: int) -> np.ndarray:
+        """The rest of `edge`'s chain after it; nothing for -1 (a source at a junction)."""
+        if edge < 0:
+            return self.order[:0]
+        first = self.chains.first[edge]
+        return self.order[self.pos[edge] + 1 : self.pos[first] + self.size[first]]
+
+    def upto(self, edge: int) -> np.ndarray:
+        """`edge`'s chain from its start through `edge`; nothing for -1 (a target junction)."""
+        if edge < 0:
+            return self.order[:0]
+        return self.order[self.pos[self.chains.first[edge]] : self.pos[edge] + 1]
+
+    def between(self, edge: int, later: int) -> np.ndarray:
+        """The edges after `edge` through `later`, further along the same chain."""
+        return self.order[self.pos[edge] + 1 : self.pos[later] + 1]

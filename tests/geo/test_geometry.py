@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
 from shapely.geometry import LineString
 
-from geo import NoRouteError, road_path, travel_matrices
+import geo
+import geo._edges
+from geo import NoRouteError, load_network, road_path, road_paths, travel_matrices
 
 
 def test_tiny_path_by_hand(tiny_graph: nx.MultiDiGraph) -> None:
@@ -76,3 +80,90 @@ def test_simplified_graph_uses_edge_geometry(helsinki_drive: nx.MultiDiGraph) ->
     assert (path.lons[-1], path.lats[-1]) == (end["x"], end["y"])
     steps = np.hypot(np.diff(path.lons), np.diff(path.lats))
     assert steps.max() < 0.01  # no jumps across the city: points follow the roads
+
+
+def _line_graph(edges: list[tuple[int, int]]) -> nx.MultiDiGraph:
+    """Nodes 1..n at lon 25 + node/1000 on one parallel; each edge 10 s and 100 m."""
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    for u, v in edges:
+        for node in (u, v):
+            graph.add_node(node, y=60.0, x=25.0 + node / 1000)
+        graph.add_edge(u, v, travel_time=10.0, length=100.0)
+    return graph
+
+
+def _key(path: geo.RoadPath) -> tuple[object, ...]:
+    return (path.lats, path.lons, path.travel_time, path.length)
+
+
+def _random_routes(
+    graph: nx.MultiDiGraph, num_routes: int, size: int, seed: int
+) -> list[list[int]]:
+    nodes = sorted(graph.nodes)
+    rng = np.random.default_rng(seed)
+    return [[nodes[i] for i in rng.choice(len(nodes), size=size)] for _ in range(num_routes)]
+
+
+def test_legs_inside_one_street() -> None:
+    """On a two-way street 1-2-3-4-5, legs between its inner nodes go straight along it."""
+    street = _line_graph([(1, 2), (2, 3), (3, 4), (4, 5), (5, 4), (4, 3), (3, 2), (2, 1)])
+    forth, back, both = road_paths(street, [[2, 4], [4, 2], [3, 5, 1]])
+    assert forth.lons == (25.002, 25.003, 25.004)
+    assert back.lons == (25.004, 25.003, 25.002)
+    assert both.lons == (25.003, 25.004, 25.005, 25.004, 25.003, 25.002, 25.001)
+    assert (forth.travel_time, back.length, both.length) == (20.0, 200.0, 600.0)
+
+
+def test_one_way_ring() -> None:
+    """On a one-way ring 1->2->3->4->1 with no other road, 3 to 2 goes round through 4 and 1."""
+    ring = _line_graph([(1, 2), (2, 3), (3, 4), (4, 1)])
+    path = road_path(ring, [3, 2])
+    assert path.lons == (25.003, 25.004, 25.001, 25.002)
+    assert path.travel_time == 30.0
+
+
+def test_batch_edge_cases(tiny_graph: nx.MultiDiGraph) -> None:
+    """No routes, empty and one-node routes are fine; the first unreachable leg is named."""
+    assert road_paths(tiny_graph, []) == []
+    empty, single, full = road_paths(tiny_graph, [[], [4], [1, 3, 1]])
+    assert empty.lats == () and single.lats == (60.01,)
+    assert full == road_path(tiny_graph, [1, 3, 1])
+    with pytest.raises(NoRouteError, match="from node 6 to node 1"):
+        road_paths(tiny_graph, [[1, 2], [2, 6, 1], [4, 1]])
+    with pytest.raises(ValueError, match="node 99 is not in the road graph"):
+        road_paths(tiny_graph, [[1, 2], [99]])
+
+
+def test_batch_equals_single_routes(helsinki: geo.RoadNetwork) -> None:
+    """Every mode: a batch of routes (sharing nodes) gives exactly the per-route lines."""
+    for mode in geo.MODES:
+        graph = helsinki.graph(mode)
+        routes = _random_routes(graph, num_routes=12, size=8, seed=3)
+        routes.append(routes[0][::-1])
+        batch = road_paths(graph, routes)
+        assert [_key(p) for p in batch] == [_key(road_path(graph, r)) for r in routes], mode
+
+
+def test_batch_in_small_blocks(
+    helsinki_drive: nx.MultiDiGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Dijkstra forced to run one source location at a time, the lines are the same."""
+    routes = _random_routes(helsinki_drive, num_routes=5, size=10, seed=4)
+    expected = [_key(p) for p in road_paths(helsinki_drive, routes)]
+    monkeypatch.setattr(geo._edges, "_BLOCK_ENTRIES", 1)
+    assert [_key(p) for p in road_paths(helsinki_drive, routes)] == expected
+
+
+@pytest.mark.slow
+def test_andorra_batch_matches_routes_and_matrix(andorra_pbf: Path, tmp_path: Path) -> None:
+    """On Andorra's drive graph, 30 routes in one batch equal the per-route lines, and each
+    route's length is the sum of its matrix legs (rounded per leg)."""
+    graph = load_network(andorra_pbf, cache_dir=tmp_path, modes=["drive"]).graph("drive")
+    routes = _random_routes(graph, num_routes=30, size=12, seed=8)
+    batch = road_paths(graph, routes)
+    for route, path in zip(routes, batch, strict=True):
+        assert _key(path) == _key(road_path(graph, route))
+        m = travel_matrices(graph, route)
+        legs = len(route) - 1
+        metres = sum(int(m.distances[i, i + 1]) for i in range(legs))
+        assert abs(path.length - metres) <= 0.5 * legs + 0.01
