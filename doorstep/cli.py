@@ -18,6 +18,7 @@ from doorstep.errors import InputError, InputProblem
 from doorstep.export import plan_csv, plan_geojson, summary_text, write_atomic, write_plan
 from doorstep.planning import DayPlan, PlanInvalidError, plan_day
 from doorstep.settings import Settings, check_timezone
+from optimizer import SolverTimeoutError
 
 SAMPLE_FOLDER = Path(__file__).resolve().parent.parent / "data" / "sample"
 OUTSIDE_NETWORK_MARGIN_M = 2000.0
@@ -289,6 +290,8 @@ def _plan(
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
             max_snap_m=settings.max_snap_m,
         )
+    except SolverTimeoutError as exc:
+        raise KnownError(f"{exc} (--time-limit or DOORSTEP_TIME_LIMIT)") from None
     except PlanInvalidError as exc:
         raise KnownError(f"internal error, no plan written: {exc}") from None
     timings = {"graph load": load_seconds, **day_plan.timings}

@@ -70,7 +70,9 @@ def plan_document(day_plan: DayPlan) -> dict[str, Any]:
                 "travel_distance_m": route.travel_distance,
                 "service_time_s": route.service_time,
                 "waiting_time_s": route.waiting_time,
-                "geometry": {"type": "LineString", "coordinates": coordinates},
+                "geometry": (
+                    {"type": "LineString", "coordinates": coordinates} if coordinates else None
+                ),
             }
         )
     return {
@@ -126,6 +128,8 @@ def plan_geojson(day_plan: DayPlan) -> dict[str, Any]:
     document = plan_document(day_plan)
     features: list[dict[str, Any]] = []
     for route in document["routes"]:
+        if route["geometry"] is None:
+            continue
         features.append(
             {
                 "type": "Feature",

@@ -17,7 +17,7 @@ from optimizer.model import (
     VisitKind,
 )
 from optimizer.plan import BreakTaken, Plan, ReasonCode, Route, Stop, Unassigned
-from optimizer.solver import solve
+from optimizer.solver import SolverTimeoutError, solve
 
 __all__ = [
     "DAY_SECONDS",
@@ -32,6 +32,7 @@ __all__ = [
     "Problem",
     "ReasonCode",
     "Route",
+    "SolverTimeoutError",
     "Stop",
     "Team",
     "TimeWindow",

@@ -50,15 +50,15 @@ def explain_dropped(
     return Unassigned(
         visit.id,
         ReasonCode.CROWDED_OUT,
-        f"The {what} fits no route{when}: {who} who could do it "
-        f"{'is' if len(candidates) == 1 else 'are'} fully booked ({named}{more}). "
+        f"The {what} fits no route{when}: {who} who could do it alone "
+        f"{'has' if len(candidates) == 1 else 'have'} no room left for it ({named}{more}). "
         "Add an agent with the skills, move another visit, or agree another time.",
     )
 
 
 def _how_busy(team: Team, route: Route | None, windows: Sequence[TimeWindow]) -> str:
-    if route is None:
-        return f"{team.id}: not routed"
+    if route is None or not route.stops:
+        return f"{team.id}: no visits planned; a longer time limit may fit it"
     if team.max_visits is not None and route.num_stops >= team.max_visits:
         return f"{team.id}: at its limit of {team.max_visits} visits"
     overlapping = [

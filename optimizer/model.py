@@ -11,6 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -157,6 +158,9 @@ class Agent:
             if brk.window.start < self.shift.start or brk.window.end > self.shift.end:
                 msg = f"agent {self.id}: break window {brk.window} is outside the shift"
                 raise ValueError(msg)
+            if brk.window.start + brk.duration > self.shift.end:
+                msg = f"agent {self.id}: a break starting in {brk.window} cannot end in the shift"
+                raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,9 @@ class Crew:
     """Agents who travel and visit together as one route.
 
     The crew moves in its first member's mode from that member's start to their end, takes
-    the first member's breaks, works the intersection of the members' shifts and has the
-    union of their skills.
+    every member's breaks (together where their windows overlap: in the overlap, for the
+    longer duration), works the intersection of the members' shifts and has the union of
+    their skills.
     """
 
     id: str
@@ -185,7 +190,7 @@ class BorrowerRule:
     """What a borrower may still receive on the plan day.
 
     `max_visits` caps the visits to this borrower today across all agents (0 means none);
-    `allowed_hours` is intersected with the windows of every visit to the borrower.
+    every visit to the borrower must start and end inside `allowed_hours`.
     """
 
     borrower_id: str
@@ -331,11 +336,12 @@ class Problem:
         agent = self.agents[k]
         return agent.end if is_end else agent.start
 
+    @cached_property
+    def _rules(self) -> dict[str, BorrowerRule]:
+        return {rule.borrower_id: rule for rule in self.borrowers}
+
     def borrower_rule(self, borrower_id: str) -> BorrowerRule | None:
-        for rule in self.borrowers:
-            if rule.borrower_id == borrower_id:
-                return rule
-        return None
+        return self._rules.get(borrower_id)
 
     def _crew_shift(self, crew: Crew) -> TimeWindow | None:
         by_id = {a.id: a for a in self.agents}
@@ -366,11 +372,7 @@ class Problem:
                     shift=shift,
                     mode=lead.mode,
                     skills=frozenset().union(*(m.skills for m in members)),
-                    breaks=tuple(
-                        Break(w, b.duration)
-                        for b in lead.breaks
-                        if (w := b.window.intersect(shift)) is not None
-                    ),
+                    breaks=_crew_breaks(members, shift),
                     max_visits=min(caps) if caps else None,
                     max_working_time=min(spans) if spans else None,
                 )
@@ -395,13 +397,17 @@ class Problem:
         return tuple(teams)
 
     def effective_windows(self, visit: Visit) -> tuple[TimeWindow, ...]:
-        """The visit's windows cut to the borrower's allowed hours (all day when none)."""
+        """When the visit may start: its windows (all day when none), cut so that it starts
+        and ends inside the borrower's allowed hours."""
         windows = visit.windows or (TimeWindow(0, 2 * DAY_SECONDS),)
         rule = self.borrower_rule(visit.borrower_id)
         if rule is None or rule.allowed_hours is None:
             return windows
         hours = rule.allowed_hours
-        return tuple(w for win in windows if (w := win.intersect(hours)) is not None)
+        if hours.end - visit.duration < hours.start:
+            return ()
+        starts = TimeWindow(hours.start, hours.end - visit.duration)
+        return tuple(w for win in windows if (w := win.intersect(starts)) is not None)
 
     def team_may_serve(self, team: Team, visit: Visit) -> bool:
         """Skills, crew size and allowed agents: who may do the visit at all."""
@@ -410,3 +416,20 @@ class Problem:
         if team.size < visit.crew_size:
             return False
         return not visit.allowed_agents or bool(visit.allowed_agents & set(team.agent_ids))
+
+
+def _crew_breaks(members: list[Agent], shift: TimeWindow) -> tuple[Break, ...]:
+    """Every member's breaks, merged where windows overlap so the crew rests together."""
+    merged: list[Break] = []
+    for brk in (b for m in members for b in m.breaks):
+        window = brk.window.intersect(shift)
+        if window is None:
+            continue
+        for k, taken in enumerate(merged):
+            common = taken.window.intersect(window)
+            if common is not None:
+                merged[k] = Break(common, max(taken.duration, brk.duration))
+                break
+        else:
+            merged.append(Break(window, brk.duration))
+    return tuple(merged)

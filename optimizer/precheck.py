@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optimizer.model import UNREACHABLE, Problem, Team, TimeWindow, Visit, VisitKind
+from optimizer.model import DAY_SECONDS, UNREACHABLE, Problem, Team, TimeWindow, Visit, VisitKind
 from optimizer.plan import ReasonCode, Unassigned
 from optimizer.timefmt import clock, span
 
@@ -58,7 +58,7 @@ def _why_idle(problem: Problem, team: Team) -> str | None:
     latest = -1
     for brk in sorted(team.breaks, key=lambda b: (b.window.start, b.window.end)):
         start = max(latest, brk.window.start)
-        if start > brk.window.end:
+        if start > min(brk.window.end, team.shift.end - brk.duration):
             return f"{team.id} cannot work today: its breaks cannot all be taken in their windows."
         latest = start + brk.duration
     return None
@@ -88,11 +88,12 @@ def earliest_start(problem: Problem, team: Team, visit_index: int) -> int | None
     to_end = int(matrix[point, team.end_point])
     if to_visit >= UNREACHABLE or to_end >= UNREACHABLE:
         return None
+    breaks = sum(brk.duration for brk in team.breaks)
+    if team.max_working_time is not None and (
+        to_visit + visit.duration + to_end + breaks > team.max_working_time
+    ):
+        return None
     latest_start = team.shift.end - visit.duration - to_end
-    if team.max_working_time is not None:
-        latest_start = min(
-            latest_start, team.shift.start + team.max_working_time - visit.duration - to_end
-        )
     for window in problem.effective_windows(visit):
         start = max(window.start, team.shift.start + to_visit)
         if start <= min(window.end, latest_start):
@@ -128,7 +129,7 @@ def _screen_visit(
         missing = sorted(visit.required_skills - have) or sorted(visit.required_skills)
         return out(
             ReasonCode.MISSING_SKILL,
-            f"No agent on shift has skill {', '.join(missing)}"
+            f"No agent available today has skill {', '.join(missing)}"
             + ("" if len(missing) == len(visit.required_skills) else " in the right combination")
             + "; add an agent who has it or remove the requirement.",
         )
@@ -176,17 +177,20 @@ def _screen_visit(
         )
     reachable = [t for t in overlapping if earliest_start(problem, teams[t], i) is not None]
     if not reachable:
-        best = min(
-            overlapping,
-            key=lambda t: _earliest_arrival(problem, teams[t], i),
-        )
+        best = min(overlapping, key=lambda t: _earliest_arrival(problem, teams[t], i))
         arrival = _earliest_arrival(problem, teams[best], i)
         kind = "appointment" if visit.kind is VisitKind.APPOINTMENT else "visit"
+        if arrival > windows[-1].end:
+            return out(
+                ReasonCode.WINDOW_UNREACHABLE,
+                f"The {kind} window {_windows_text(windows)} cannot be met from any start: the "
+                f"earliest arrival is {clock(arrival)} ({teams[best].id}). Agree a later time.",
+            )
         return out(
             ReasonCode.WINDOW_UNREACHABLE,
-            f"The {kind} window {_windows_text(windows)} cannot be met from any start: the "
-            f"earliest arrival is {clock(arrival)} ({teams[best].id}), or there is no time "
-            "left to get back before the shift ends. Agree a later time.",
+            f"No agent who could do the {kind} in {_windows_text(windows)} can also finish it "
+            "and get back before the end of their shift or working-time limit; agree an "
+            "earlier time or extend a shift.",
         )
     return tuple(reachable)
 
@@ -206,4 +210,6 @@ def _earliest_arrival(problem: Problem, team: Team, i: int) -> int:
 
 
 def _windows_text(windows: tuple[TimeWindow, ...]) -> str:
-    return " or ".join(span(w) for w in windows) if windows else "(any time)"
+    if not windows or windows == (TimeWindow(0, 2 * DAY_SECONDS),):
+        return "(any time)"
+    return " or ".join(span(w) for w in windows)

@@ -23,7 +23,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_heuristic_parameters_pb2
 
 from optimizer.explain import explain_dropped
-from optimizer.model import DAY_SECONDS, UNREACHABLE, Problem, Team, TravelMode, VisitKind
+from optimizer.model import DAY_SECONDS, Problem, Team, TravelMode, VisitKind
 from optimizer.plan import BreakTaken, Plan, Route, Stop, Unassigned
 from optimizer.precheck import Screening, screen
 
@@ -36,6 +36,10 @@ BALANCE_PENALTY = 300
 """Cost (as seconds of travel) of each visit a team does above its fair share of the day."""
 _FORBIDDEN = HORIZON + 1
 """Transit that no time dimension can absorb: an arc without a road connection."""
+
+
+class SolverTimeoutError(RuntimeError):
+    """The time limit ran out before the search found any plan: give it more time."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,11 @@ def solve(
     solution = model.routing.SolveWithParameters(params)
     if solution is None:
         # Every visit is optional and every team can stay idle, so this means no time.
-        msg = f"the solver found no plan within {time_limit:.1f} s; raise the time limit"
-        raise RuntimeError(msg)
+        msg = (
+            f"the solver found no first plan for {len(screening.candidates)} visits within "
+            f"{time_limit:.1f} s; raise the time limit"
+        )
+        raise SolverTimeoutError(msg)
     routes = model.extract_routes(solution)
     served = {stop.visit_id for route in routes for stop in route.stops}
     for i in screening.candidates:
@@ -192,7 +199,7 @@ class _Model:
         self._add_borrower_caps()
 
     def _finite_max_travel(self) -> int:
-        finite = [int(m[m < UNREACHABLE].max(initial=0)) for m in self._travel.values()]
+        finite = [int(m[m < _FORBIDDEN].max(initial=0)) for m in self._travel.values()]
         return max(finite, default=0)
 
     def _add_costs(self) -> None:
@@ -249,7 +256,11 @@ class _Model:
                 dim.SetSpanUpperBoundForVehicle(team.max_working_time, t)
             intervals = [
                 solver.FixedDurationIntervalVar(
-                    brk.window.start, brk.window.end, brk.duration, False, f"break {t}.{b}"
+                    brk.window.start,
+                    min(brk.window.end, team.shift.end - brk.duration),
+                    brk.duration,
+                    False,
+                    f"break {t}.{b}",
                 )
                 for b, brk in enumerate(team.breaks)
             ]
@@ -284,12 +295,9 @@ class _Model:
     def _add_visit_rules(self) -> None:
         routing, problem = self.routing, self.problem
         flexible_unit = 2 * self._finite_max_travel() + PREFERENCE_PENALTY + BALANCE_PENALTY + 1
-        flexible_total = sum(
-            problem.visits[i].priority
-            for i in self.nodes.visit_of_node
-            if problem.visits[i].kind is VisitKind.FLEXIBLE
-        )
-        appointment_unit = flexible_unit * (flexible_total + 1)
+        # Above every priority together: no mix of priorities outweighs one appointment.
+        priority_total = sum(problem.visits[i].priority for i in self.nodes.visit_of_node)
+        appointment_unit = flexible_unit * (priority_total + 1)
         all_teams = set(range(len(self.teams)))
         for node, i in enumerate(self.nodes.visit_of_node):
             visit = problem.visits[i]
@@ -343,7 +351,7 @@ class _Model:
 
 def _fair_shares(teams: Sequence[Team], num_visits: int) -> list[int]:
     """Each team's share of the day's visits, in proportion to its shift length."""
-    lengths = [max(1, team.shift.end - team.shift.start) * team.size for team in teams]
+    lengths = [max(1, team.shift.end - team.shift.start) for team in teams]
     total = sum(lengths)
     shares = [math.ceil(num_visits * length / total) for length in lengths]
     return [

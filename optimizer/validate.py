@@ -34,8 +34,8 @@ Semantics, in the units of `optimizer.model` (integer seconds since local midnig
 - Breaks. `route.breaks[i]` is the taking of `team.breaks[i]`: each is taken exactly once,
   starts inside its window and lasts exactly its duration. A break must not overlap a
   visit's service `[start, end)` or another break, nor straddle the departure or the
-  arrival; breaks wholly before the departure or after the arrival are allowed (taken at
-  the start or end location).
+  arrival, and must lie inside the shift; breaks wholly before the departure or after the
+  arrival are allowed (taken at the start or end location; a short day needs no lunch out).
 - An *idle* route (no stops and `arrival == departure`) is a team that does not go out: only
   its team, agents and mode are checked (no travel, shift, span or breaks). An empty route
   with `departure < arrival` is a trip from start to end and is checked like any route.
@@ -371,6 +371,9 @@ def _check_breaks(route: Route, team: Team, out: list[Violation]) -> None:
             if taken.start < edge < taken.end:
                 msg = f"{span} straddles the route's {what} at {_hms(edge)}"
                 out.append(Violation(ViolationCode.BREAK, msg, tid))
+        if taken.start < team.shift.start or taken.end > team.shift.end:
+            msg = f"{span} falls outside the shift {_hms(team.shift.start)}-{_hms(team.shift.end)}"
+            out.append(Violation(ViolationCode.BREAK, msg, tid))
         for stop in route.stops:
             if taken.start < stop.end and stop.start < taken.end:
                 msg = f"{span} overlaps the visit ({_hms(stop.start)}-{_hms(stop.end)})"

@@ -69,13 +69,12 @@ def agents(draw: st.DrawFn, agent_id: str, modes: list[TravelMode]) -> Agent:
     shift = TimeWindow(shift_start, shift_start + draw(st.integers(HOUR, 10 * HOUR)))
     breaks = []
     for _ in range(draw(st.integers(0, 2))):
-        w = draw(windows(earliest=shift.start, latest=shift.end))
-        breaks.append(
-            Break(
-                TimeWindow(w.start, min(w.end, shift.end)),
-                draw(st.sampled_from([300, 900, 1800, HOUR])),
-            )
-        )
+        duration = draw(st.sampled_from([300, 900, 1800, HOUR]))
+        latest = shift.end - duration  # a break must be able to end inside the shift
+        if latest < shift.start:
+            continue
+        w = draw(windows(earliest=shift.start, latest=latest))
+        breaks.append(Break(TimeWindow(w.start, min(w.end, latest)), duration))
     return Agent(
         id=agent_id,
         start=start,

@@ -116,8 +116,8 @@ def test_crew_visit_goes_to_the_crew_and_crew_moves_as_one() -> None:
     plan = run(day.problem())
     crew_route = next(r for r in plan.routes if r.team_id == "C")
     assert crew_route.agent_ids == ("A1", "A2")
-    assert "PAIR" in stops_of(plan, "C")
-    assert {r.team_id for r in plan.routes} == {"C", "S"}
+    assert stops_of(plan, "C") == ["PAIR"]
+    assert stops_of(plan, "S") == ["SOLO"]
 
 
 def test_crew_visit_without_crew_is_no_crew() -> None:
@@ -226,7 +226,8 @@ def test_break_makes_an_appointment_unreachable_when_it_must_sit_in_the_gap() ->
         [agent("A", shift=(11 * 60, 13 * 60), breaks=[(12 * 60, 12 * 60, 30)])],
     )
     plan = run(day.problem())
-    assert len(plan.unassigned) == 1
+    (u,) = plan.unassigned
+    assert u.reason_code is ReasonCode.CROWDED_OUT and u.visit_id in ("AM", "PM")
 
 
 def test_borrower_cap_keeps_one_visit_per_borrower() -> None:
@@ -339,3 +340,62 @@ def test_deterministic_mode_repeats_exactly() -> None:
     first = solve(problem, time_limit=30, max_solutions=50)
     second = solve(problem, time_limit=30, max_solutions=50)
     assert first.routes == second.routes and first.unassigned == second.unassigned
+
+
+def test_max_working_time_counts_from_departure_not_shift_start() -> None:
+    """An agent allowed 2 h of work in an 08:00-17:00 shift can still keep a 15:00 visit."""
+    day = Day(
+        [visit("LATE", 600, windows=[(15 * 60, 15 * 60 + 30)], appointment=True)],
+        [agent("A", max_working_time=2 * H)],
+    )
+    plan = run(day.problem())
+    assert stops_of(plan, "A") == ["LATE"]
+
+
+def test_breaks_end_inside_the_shift() -> None:
+    """A break whose window reaches the shift's end is still over by the end of the shift."""
+    day = Day(
+        [visit("V", 100, minutes=60, windows=[(14 * 60, 14 * 60)], appointment=True)],
+        [agent("A", shift=(8 * 60, 16 * 60), breaks=[(14 * 60 + 30, 16 * 60, 15)])],
+    )
+    plan = run(day.problem())
+    (route,) = plan.routes
+    (brk,) = route.breaks
+    assert brk.end <= 16 * H and route.arrival <= 16 * H
+
+
+def test_crew_takes_every_members_break() -> None:
+    """A crew whose members lunch at different times rests for both breaks."""
+    day = Day(
+        [visit("PAIR", 500, crew_size=2)],
+        [
+            agent("A1", breaks=[(11 * 60, 12 * 60, 30)]),
+            agent("A2", breaks=[(13 * 60, 14 * 60, 20)]),
+        ],
+        crews=[Crew("C", ("A1", "A2"))],
+    )
+    plan = run(day.problem())
+    (route,) = (r for r in plan.routes if r.stops)
+    assert [b.end - b.start for b in route.breaks] == [30 * M, 20 * M]
+
+
+def test_visit_must_end_inside_the_borrowers_allowed_hours() -> None:
+    """A 60-minute visit to a borrower allowed until 20:00 starts by 19:00."""
+    day = Day(
+        [visit("V", 100, minutes=60, windows=[(18 * 60, 19 * 60 + 50)], appointment=True)],
+        [agent("A", shift=(17 * 60, 21 * 60))],
+        borrowers=[BorrowerRule("B-V", allowed_hours=window(8 * 60, 20 * 60))],
+    )
+    plan = run(day.problem())
+    assert plan.routes[0].stops[0].end <= 20 * H
+
+
+def test_idle_crew_member_team_is_not_routed_twice() -> None:
+    """Agents in a crew appear only in the crew's route, never on their own."""
+    day = Day(
+        [visit("PAIR", 500, crew_size=2)],
+        [agent("A1"), agent("A2")],
+        crews=[Crew("C", ("A1", "A2"))],
+    )
+    plan = run(day.problem())
+    assert [r.team_id for r in plan.routes] == ["C"]
