@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DAY ?= 2026-11-24
 OUT ?= out
 
-.PHONY: install demo test test-slow lint sample clean
+.PHONY: install demo test test-slow lint sample bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,11 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check optimizer geo doorstep tests
+	$(BIN)/ruff check optimizer geo doorstep tests benchmarks
 	$(BIN)/mypy optimizer geo doorstep
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.plan_stages
 
 sample: $(STAMP)
 	$(BIN)/doorstep sample --out data/sample

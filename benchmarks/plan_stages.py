@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python -m benchmarks.plan_stages [--time-limit S]`. Plans the bundled sample
 day (central Helsinki, 120 visits, 12 agents) and, when `../shared/osm/andorra.osm.pbf` is
-present, a generated 500-visit day on Andorra; prints a Markdown table and writes it to
+present, a generated 500-visit, 60-agent day on Andorra; prints a Markdown table and writes it to
 `benchmarks/results/plan_stages.md`.
 """
 
@@ -82,7 +82,7 @@ def main() -> None:
                     ANDORRA,
                     None,
                     500,
-                    40,
+                    60,
                     args.time_limit,
                     cache,
                 )
