@@ -58,6 +58,7 @@ def test_help_reads_like_a_manual(runner: CliRunner) -> None:
     for command in ("demo", "plan", "sample"):
         assert command in top.output
     plan_help = runner.invoke(main, ["plan", "--help"])
+    assert plan_help.exit_code == 0
     for option in (
         "--visits",
         "--agents",
