@@ -289,6 +289,7 @@ def _plan(
             time_limit=time_limit,
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
             max_snap_m=settings.max_snap_m,
+            cache_dir=settings.cache_dir / "matrices",
         )
     except SolverTimeoutError as exc:
         raise KnownError(f"{exc} (--time-limit or DOORSTEP_TIME_LIMIT)") from None

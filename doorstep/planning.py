@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -76,6 +77,7 @@ def plan_day(
     time_limit: float,
     max_solutions: int | None = None,
     max_snap_m: float = 250.0,
+    cache_dir: Path | None = None,
 ) -> DayPlan:
     """Snap, build matrices, solve, validate and trace the routes of one region-day.
 
@@ -90,7 +92,9 @@ def plan_day(
     timings["snap"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    matrices = {mode: _matrix(network, mode, snapped[mode], max_snap_m) for mode in modes}
+    matrices = {
+        mode: _matrix(network, mode, snapped[mode], max_snap_m, cache_dir) for mode in modes
+    }
     timings["matrices"] = time.perf_counter() - clock
 
     problem = Problem(
@@ -150,11 +154,15 @@ def _snap(network: geo.RoadNetwork, mode: TravelMode, points: list[Location]) ->
 
 
 def _matrix(
-    network: geo.RoadNetwork, mode: TravelMode, snapping: _Snapping, max_snap_m: float
+    network: geo.RoadNetwork,
+    mode: TravelMode,
+    snapping: _Snapping,
+    max_snap_m: float,
+    cache_dir: Path | None,
 ) -> TravelMatrix:
     """Door-to-door matrix: the road between nodes plus a walk from and to each door."""
     graph = network.graph(mode.value)
-    road = geo.travel_matrices(graph, [int(n) for n in snapping.nodes])
+    road = geo.travel_matrices(graph, [int(n) for n in snapping.nodes], cache_dir=cache_dir)
     access_s = np.rint(snapping.metres / ACCESS_SPEED_MPS).astype(np.int64)
     access_m = np.rint(snapping.metres).astype(np.int64)
     durations = road.durations + access_s[:, None] + access_s[None, :]
