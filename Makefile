@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DAY ?= 2026-11-24
 OUT ?= out
 
-.PHONY: install demo test test-slow lint sample bench clean
+.PHONY: install demo test test-slow lint sample bench bench-matrices clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.plan_stages
+
+bench-matrices: $(STAMP)
+	$(BIN)/python -m benchmarks.matrices
 
 sample: $(STAMP)
 	$(BIN)/doorstep sample --out data/sample
