@@ -23,6 +23,41 @@ PRECHECK_REASONS = {
 }
 
 
+def plan_args(
+    out: Path, *extra: str, visits: Path | None = None, day: str | None = "2026-11-24"
+) -> list[str]:
+    """`doorstep plan` on the sample agents (and sample visits unless given) writing to `out`."""
+    args = [
+        "plan",
+        "--visits",
+        str(visits or SAMPLE_FOLDER / "visits.csv"),
+        "--agents",
+        str(SAMPLE_FOLDER / "agents.csv"),
+        "--out",
+        str(out),
+    ]
+    if day is not None:
+        args += ["--day", day]
+    return [*args, *extra]
+
+
+def sample_visits_with(tmp_path: Path, row: int, **cells: str) -> Path:
+    """A copy of the sample visits.csv with the given cells of one data row (file row `row`)
+    replaced; `lat_lon_swapped` swaps that row's coordinates."""
+    lines = (SAMPLE_FOLDER / "visits.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    values = lines[row - 1].split(",")
+    if cells.pop("lat_lon_swapped", None):
+        lat, lon = header.index("lat"), header.index("lon")
+        values[lat], values[lon] = values[lon], values[lat]
+    for name, value in cells.items():
+        values[header.index(name)] = value
+    lines[row - 1] = ",".join(values)
+    path = tmp_path / "visits.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One road-graph cache for the module, so the sample city is built once."""
@@ -118,16 +153,8 @@ def test_demo_routes_follow_the_roads(demo_plan: dict) -> None:
 def test_plan_command_writes_json_geojson_and_csv(runner: CliRunner, tmp_path: Path) -> None:
     """`doorstep plan` writes the three formats, deterministically."""
     out = tmp_path / "plan.json"
-    args = [
-        "plan",
-        "--visits",
-        str(SAMPLE_FOLDER / "visits.csv"),
-        "--agents",
-        str(SAMPLE_FOLDER / "agents.csv"),
-        "--day",
-        "2026-11-24",
-        "--out",
-        str(out),
+    args = plan_args(
+        out,
         "--geojson",
         str(tmp_path / "plan.geojson"),
         "--csv",
@@ -135,7 +162,7 @@ def test_plan_command_writes_json_geojson_and_csv(runner: CliRunner, tmp_path: P
         "--time-limit",
         "20",
         "--deterministic",
-    ]
+    )
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text(encoding="utf-8"))
@@ -152,28 +179,9 @@ def test_plan_command_writes_json_geojson_and_csv(runner: CliRunner, tmp_path: P
 
 def test_bad_rows_exit_1_and_write_nothing(runner: CliRunner, tmp_path: Path) -> None:
     """Bad input names file, row and field on exit code 1, and no plan appears."""
-    visits = tmp_path / "visits.csv"
-    text = (SAMPLE_FOLDER / "visits.csv").read_text(encoding="utf-8").splitlines()
-    header = text[0].split(",")
-    row = text[1].split(",")
-    row[header.index("windows")] = "25:00-26:00"
-    row[header.index("duration_min")] = "-5"
-    visits.write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n", encoding="utf-8")
+    visits = sample_visits_with(tmp_path, 2, windows="25:00-26:00", duration_min="-5")
     out = tmp_path / "plan.json"
-    result = runner.invoke(
-        main,
-        [
-            "plan",
-            "--visits",
-            str(visits),
-            "--agents",
-            str(SAMPLE_FOLDER / "agents.csv"),
-            "--day",
-            "2026-11-24",
-            "--out",
-            str(out),
-        ],
-    )
+    result = runner.invoke(main, plan_args(out, visits=visits))
     assert result.exit_code == 1
     assert "visits.csv, row 2, field 'windows'" in result.output
     assert "visits.csv, row 2, field 'duration_min'" in result.output
@@ -182,30 +190,8 @@ def test_bad_rows_exit_1_and_write_nothing(runner: CliRunner, tmp_path: Path) ->
 
 def test_coordinates_far_outside_the_network_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     """A visit with lat and lon swapped is an input error naming its row."""
-    visits = tmp_path / "visits.csv"
-    lines = (SAMPLE_FOLDER / "visits.csv").read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    row = lines[3].split(",")
-    lat, lon = header.index("lat"), header.index("lon")
-    row[lat], row[lon] = row[lon], row[lat]
-    visits.write_text(
-        "\n".join([lines[0], lines[1], lines[2], ",".join(row), *lines[4:]]) + "\n",
-        encoding="utf-8",
-    )
-    result = runner.invoke(
-        main,
-        [
-            "plan",
-            "--visits",
-            str(visits),
-            "--agents",
-            str(SAMPLE_FOLDER / "agents.csv"),
-            "--day",
-            "2026-11-24",
-            "--out",
-            str(tmp_path / "plan.json"),
-        ],
-    )
+    visits = sample_visits_with(tmp_path, 4, lat_lon_swapped="yes")
+    result = runner.invoke(main, plan_args(tmp_path / "plan.json", visits=visits))
     assert result.exit_code == 1
     assert "row 4" in result.output
     assert not (tmp_path / "plan.json").exists()
@@ -213,24 +199,11 @@ def test_coordinates_far_outside_the_network_exit_1(runner: CliRunner, tmp_path:
 
 def test_missing_network_file_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     """A network file that does not exist is a one-line error with exit code 1."""
-    result = runner.invoke(
-        main,
-        [
-            "plan",
-            "--visits",
-            str(SAMPLE_FOLDER / "visits.csv"),
-            "--agents",
-            str(SAMPLE_FOLDER / "agents.csv"),
-            "--day",
-            "2026-11-24",
-            "--out",
-            str(tmp_path / "p.json"),
-            "--network",
-            str(tmp_path / "nowhere.osm.pbf"),
-        ],
-    )
+    missing = str(tmp_path / "nowhere.osm.pbf")
+    result = runner.invoke(main, plan_args(tmp_path / "p.json", "--network", missing))
     assert result.exit_code == 1
     assert "nowhere.osm.pbf" in result.output
+    assert not (tmp_path / "p.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -244,18 +217,6 @@ def test_usage_errors_exit_2(
     runner: CliRunner, tmp_path: Path, args: list[str], message: str
 ) -> None:
     """A bad option value is a usage error (exit 2) that says what is expected."""
-    result = runner.invoke(
-        main,
-        [
-            "plan",
-            "--visits",
-            str(SAMPLE_FOLDER / "visits.csv"),
-            "--agents",
-            str(SAMPLE_FOLDER / "agents.csv"),
-            "--out",
-            str(tmp_path / "p.json"),
-            *args,
-        ],
-    )
+    result = runner.invoke(main, plan_args(tmp_path / "p.json", *args, day=None))
     assert result.exit_code == 2
     assert message in result.output
