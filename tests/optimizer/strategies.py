@@ -244,8 +244,8 @@ def _lay_leg(team: Team, t0: int, travel: int, take: list[int]) -> _Leg | None:
     for b in take:
         brk = team.breaks[b]
         start = max(free_at, brk.window.start)
-        if start > brk.window.end:
-            return None
+        if start > min(brk.window.end, team.shift.end - brk.duration):
+            return None  # a break starts in its window and ends inside the shift
         taken.append((b, BreakTaken(start, start + brk.duration)))
         free_at = start + brk.duration
     arrival = _arrive(t0 + travel, [bt for _, bt in taken])

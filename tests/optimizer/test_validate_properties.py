@@ -93,11 +93,17 @@ def _pick_route(data: st.DataObject, plan: Plan, *, busy: bool = False) -> int |
 
 
 def _team(problem: Problem, team_id: str) -> Any:
-    return next(t for t in problem.teams() if t.id == team_id)
+    for team in problem.teams():
+        if team.id == team_id:
+            return team
+    raise KeyError(team_id)  # a renamed team: a LookupError the stacking test expects
 
 
 def _visit(problem: Problem, visit_id: str) -> Any:
-    return next(v for v in problem.visits if v.id == visit_id)
+    for visit in problem.visits:
+        if visit.id == visit_id:
+            return visit
+    raise KeyError(visit_id)  # a ghost stop's visit: a LookupError the stacking test expects
 
 
 def drop_stop(data: st.DataObject, problem: Problem, plan: Plan) -> Case | None:
