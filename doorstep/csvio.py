@@ -1,27 +1,41 @@
 """Read and write the day's input files, visits.csv and agents.csv (docs/input-files.md).
 
-`read_day` validates both files completely and raises one `InputError` that lists every
-problem of both files, each with the file, the row (the header is row 1) and the field.
+`read_visits` and `read_agents` validate one file completely; `read_day` validates both and
+checks that visits.csv names only agents and crews of agents.csv. Each raises one `InputError`
+that lists every problem, each with the file, the row (the header is row 1) and the field.
 `write_visits_csv` and `write_agents_csv` write the canonical form of the same files, which
-`read_day` reads back to equal objects. Nothing here logs file contents: they hold borrower data.
+the readers read back to equal objects. Nothing here logs file contents: they hold borrower data.
 """
 
 from __future__ import annotations
 
-import csv
-import difflib
-import enum
-import io
-import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from doorstep.csvtable import (
+    INTEGER,
+    Cells,
+    FileSpec,
+    Table,
+    closest,
+    in_row_order,
+    items,
+    read_table,
+    write_rows,
+)
 from doorstep.errors import InputError, InputProblem
-from doorstep.timeparse import format_clock, format_window, parse_clock, parse_window
+from doorstep.timeparse import (
+    format_clock,
+    format_instant,
+    format_window,
+    parse_clock,
+    parse_window,
+)
 from optimizer.model import (
     Agent,
     BorrowerRule,
@@ -37,14 +51,22 @@ from optimizer.model import (
 __all__ = [
     "AGENT_COLUMNS",
     "VISIT_COLUMNS",
+    "AgentsFile",
     "DayInput",
+    "Geocode",
+    "VisitsFile",
     "check_in_area",
     "format_clock",
     "parse_clock",
+    "read_agents",
     "read_day",
+    "read_visits",
     "write_agents_csv",
     "write_visits_csv",
 ]
+
+Geocode = Callable[[str], Location | None]
+"""Looks an address up: its location, or None when no place matches (`doorstep.geocode`)."""
 
 VISIT_COLUMNS: tuple[str, ...] = (
     "visit_id",
@@ -62,6 +84,8 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "preferred_agents",
     "borrower_max_visits",
     "borrower_hours",
+    "agreed_at",
+    "borrower_flags",
 )
 """The columns of visits.csv, in the order the writer puts them."""
 
@@ -87,13 +111,42 @@ AGENT_COLUMNS: tuple[str, ...] = (
 MAX_DURATION_MIN = 480
 DEFAULT_PRIORITY = 10
 _MAX_LISTED = 10
+GEOCODER_SETTING = "DOORSTEP_GEOCODER_URL"
+"""The setting that turns geocoding on; messages name it."""
+_FLAG = re.compile(r"[a-z0-9_]+", re.ASCII)
 
-_SAVE_AS = "in Excel: Save As > 'CSV UTF-8 (Comma delimited)'"
-_INT = re.compile(r"[+-]?\d+", re.ASCII)
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
-
-_E = TypeVar("_E", bound=enum.StrEnum)
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class VisitsFile:
+    """visits.csv as read.
+
+    `borrowers` holds one rule per borrower, in order of first appearance; `addresses` maps
+    every visit id to its text ("" when none); `agreed_at` maps the visits whose appointment
+    time was agreed at a known moment to that (aware) moment; `borrower_flags` maps borrowers
+    with flags to them. `rows` gives each visit's row (header = row 1) for later messages and
+    takes no part in equality.
+    """
+
+    visits: tuple[Visit, ...]
+    borrowers: tuple[BorrowerRule, ...]
+    addresses: Mapping[str, str]
+    agreed_at: Mapping[str, datetime] = field(default_factory=dict)
+    borrower_flags: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    rows: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class AgentsFile:
+    """agents.csv as read: `names` and `start_labels` map every agent id to its text ("" when
+    none); `rows` gives each agent's row (header = row 1) and takes no part in equality."""
+
+    agents: tuple[Agent, ...]
+    crews: tuple[Crew, ...]
+    names: Mapping[str, str]
+    start_labels: Mapping[str, str]
+    rows: Mapping[str, int] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,8 +155,10 @@ class DayInput:
 
     `borrowers` holds one rule per borrower of visits.csv, in order of first appearance.
     `addresses`, `agent_names` and `start_labels` map every id to its text ("" when the file
-    has none). `visit_rows` and `agent_rows` give each id's row in its file (header = row 1)
-    for later messages; they take no part in equality.
+    has none). `agreed_at` (visit id -> aware datetime) and `borrower_flags` (borrower id ->
+    flags) hold only the visits and borrowers that have one. `visit_rows` and `agent_rows`
+    give each id's row in its file (header = row 1) for later messages; they take no part in
+    equality.
     """
 
     visits: tuple[Visit, ...]
@@ -115,13 +170,19 @@ class DayInput:
     start_labels: Mapping[str, str]
     visit_rows: Mapping[str, int] = field(default_factory=dict, compare=False)
     agent_rows: Mapping[str, int] = field(default_factory=dict, compare=False)
+    agreed_at: Mapping[str, datetime] = field(default_factory=dict)
+    borrower_flags: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------------
 
 
 def read_day(
-    visits_path: Path, agents_path: Path, *, default_max_visits_per_borrower: int = 1
+    visits_path: Path,
+    agents_path: Path,
+    *,
+    default_max_visits_per_borrower: int = 1,
+    geocode: Geocode | None = None,
 ) -> DayInput:
     """Read and validate visits.csv and agents.csv.
 
@@ -131,29 +192,26 @@ def read_day(
         The two files (docs/input-files.md). Problems name each file by its file name.
     default_max_visits_per_borrower
         A borrower's cap for the day where `borrower_max_visits` is empty.
+    geocode
+        Locates visits whose lat and lon are empty (see `read_visits`).
 
     Raises
     ------
     InputError
         With every problem of both files (visits.csv first, each file in row order).
     """
-    if default_max_visits_per_borrower < 0:
-        msg = f"default_max_visits_per_borrower {default_max_visits_per_borrower} must be >= 0"
-        raise ValueError(msg)
+    _check_default(default_max_visits_per_borrower)
     agent_problems: list[InputProblem] = []
-    agents_table = _read_table(Path(agents_path), _AGENTS, agent_problems)
-    agents = _parse_agents(agents_table, agent_problems) if agents_table else None
+    agents = _load_agents(Path(agents_path), agent_problems)
     visit_problems: list[InputProblem] = []
-    visits_table = _read_table(Path(visits_path), _VISITS, visit_problems)
-    refs = agents.refs if agents else None
-    visits = (
-        _parse_visits(visits_table, refs, default_max_visits_per_borrower, visit_problems)
-        if visits_table
-        else None
+    visits = _load_visits(
+        Path(visits_path),
+        agents.refs if agents else None,
+        default_max_visits_per_borrower,
+        geocode,
+        visit_problems,
     )
-    problems = _in_row_order(visit_problems) + _in_row_order(agent_problems)
-    if problems:
-        raise InputError(problems)
+    _raise_if(in_row_order(visit_problems) + in_row_order(agent_problems))
     assert visits is not None and agents is not None  # every failure above leaves a problem
     return DayInput(
         visits=tuple(visits.visits),
@@ -165,7 +223,107 @@ def read_day(
         start_labels=MappingProxyType(agents.start_labels),
         visit_rows=MappingProxyType(visits.rows),
         agent_rows=MappingProxyType(agents.rows),
+        agreed_at=MappingProxyType(visits.agreed_at),
+        borrower_flags=MappingProxyType(visits.flags),
     )
+
+
+def read_visits(
+    path: Path,
+    *,
+    geocode: Geocode | None = None,
+    agent_ids: Iterable[str] | None = None,
+    crews: Iterable[Crew] | None = None,
+    default_max_visits_per_borrower: int = 1,
+) -> VisitsFile:
+    """Read and validate visits.csv on its own, e.g. to import visits before the agents.
+
+    Parameters
+    ----------
+    path
+        The file (docs/input-files.md). Problems name it by its file name.
+    geocode
+        Called with the address of every row whose lat and lon are both empty, to locate it
+        (a row it finds no place for is a problem). Without it such rows are problems.
+        Whatever it raises (e.g. `doorstep.geocode.GeocoderError`) propagates.
+    agent_ids, crews
+        The known agents and crews. When either is given, allowed_agents and
+        preferred_agents may name only them (a crew stands for its members) and crew_size
+        may not exceed the largest crew; when neither is, those are not checked.
+    default_max_visits_per_borrower
+        A borrower's cap for the day where `borrower_max_visits` is empty.
+
+    Raises
+    ------
+    InputError
+        With every problem of the file, in row order.
+    """
+    _check_default(default_max_visits_per_borrower)
+    refs = None
+    if agent_ids is not None or crews is not None:
+        refs = _Refs.known(agent_ids or (), crews or ())
+    problems: list[InputProblem] = []
+    visits = _load_visits(Path(path), refs, default_max_visits_per_borrower, geocode, problems)
+    _raise_if(in_row_order(problems))
+    assert visits is not None  # every failure above leaves a problem
+    return VisitsFile(
+        visits=tuple(visits.visits),
+        borrowers=tuple(visits.borrowers),
+        addresses=MappingProxyType(visits.addresses),
+        agreed_at=MappingProxyType(visits.agreed_at),
+        borrower_flags=MappingProxyType(visits.flags),
+        rows=MappingProxyType(visits.rows),
+    )
+
+
+def read_agents(path: Path) -> AgentsFile:
+    """Read and validate agents.csv on its own.
+
+    Raises
+    ------
+    InputError
+        With every problem of the file, in row order.
+    """
+    problems: list[InputProblem] = []
+    agents = _load_agents(Path(path), problems)
+    _raise_if(in_row_order(problems))
+    assert agents is not None  # every failure above leaves a problem
+    return AgentsFile(
+        agents=tuple(agents.agents),
+        crews=tuple(agents.crews),
+        names=MappingProxyType(agents.names),
+        start_labels=MappingProxyType(agents.start_labels),
+        rows=MappingProxyType(agents.rows),
+    )
+
+
+def _check_default(default_max_visits_per_borrower: int) -> None:
+    if default_max_visits_per_borrower < 0:
+        msg = f"default_max_visits_per_borrower {default_max_visits_per_borrower} must be >= 0"
+        raise ValueError(msg)
+
+
+def _raise_if(problems: list[InputProblem]) -> None:
+    if problems:
+        raise InputError(problems)
+
+
+def _load_visits(
+    path: Path,
+    refs: _Refs | None,
+    default_max_visits: int,
+    geocode: Geocode | None,
+    problems: list[InputProblem],
+) -> _Visits | None:
+    table = read_table(path, _VISITS, problems)
+    if table is None:
+        return None
+    return _parse_visits(table, refs, default_max_visits, geocode, problems)
+
+
+def _load_agents(path: Path, problems: list[InputProblem]) -> _Agents | None:
+    table = read_table(path, _AGENTS, problems)
+    return _parse_agents(table, problems) if table else None
 
 
 def check_in_area(
@@ -204,21 +362,7 @@ def _outside_message(point: Location, contains: Callable[[float, float], bool]) 
     return f"{text}; check the coordinates (lat and lon swapped?)"
 
 
-def _in_row_order(problems: list[InputProblem]) -> list[InputProblem]:
-    return sorted(problems, key=lambda p: p.row or 0)
-
-
-@dataclass(frozen=True)
-class _FileSpec:
-    thing: str
-    id_column: str
-    columns: tuple[str, ...]
-    required: frozenset[str]
-    other_thing: str
-    other_id_column: str
-
-
-_VISITS = _FileSpec(
+_VISITS = FileSpec(
     "visit",
     "visit_id",
     VISIT_COLUMNS,
@@ -226,7 +370,7 @@ _VISITS = _FileSpec(
     "agent",
     "agent_id",
 )
-_AGENTS = _FileSpec(
+_AGENTS = FileSpec(
     "agent",
     "agent_id",
     AGENT_COLUMNS,
@@ -235,289 +379,26 @@ _AGENTS = _FileSpec(
     "visit_id",
 )
 
-
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    cells: Mapping[str, str]
-    """Known column present in the header -> the cell's text, stripped."""
-
-
-@dataclass(frozen=True)
-class _Table:
-    """A file's rows that have the header's number of cells, and every row's id cell."""
-
-    file: str
-    rows: tuple[_Row, ...]
-    ids: frozenset[str]
-    has_id_column: bool
-
-
-def _read_table(path: Path, spec: _FileSpec, problems: list[InputProblem]) -> _Table | None:
-    """The file's rows, or None when the file as a whole cannot be read (with a problem)."""
-    file = path.name
-
-    def add(row: int | None, column: str | None, message: str) -> None:
-        problems.append(InputProblem(file, row, column, message))
-
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        add(None, None, f"file {str(path)!r} not found; check the path and the file name")
-        return None
-    except IsADirectoryError:
-        add(None, None, f"{str(path)!r} is a folder; give the path of the CSV file")
-        return None
-    except OSError as exc:
-        add(None, None, f"cannot read {str(path)!r} ({exc.strerror}); check its permissions")
-        return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        add(None, None, f"the file is UTF-16 text; save it as UTF-8 ({_SAVE_AS})")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = (
-            f"the file is not UTF-8 (byte 0x{data[exc.start]:02X} on line {line} is not UTF-8 "
-            f"text); save it as UTF-8 ({_SAVE_AS})"
-        )
-        add(line, None, message)
-        return None
-    if not text.strip():
-        add(None, None, f"the file is empty; it needs a header row and a row per {spec.thing}")
-        return None
-    first_line = text.splitlines()[0]
-    if "," not in first_line and (";" in first_line or "\t" in first_line):
-        sep = "';'" if ";" in first_line else "tab"
-        message = (
-            f"the header has no comma: the file looks {sep}-separated, but it must be "
-            f"comma-separated; save it with commas ({_SAVE_AS})"
-        )
-        add(1, None, message)
-        return None
-
-    records: list[list[str]] = []
-    broken = False
-    try:
-        for record in csv.reader(io.StringIO(text, newline="")):
-            records.append(record)
-    except csv.Error as exc:
-        broken = True
-        add(len(records) + 1, None, f"cannot read this row as CSV ({exc}); check its quotes")
-    if not records or not any(cell.strip() for cell in records[0]):
-        add(1, None, "row 1 is empty; put the header (the column names) on row 1")
-        return None
-
-    header = [name.strip() for name in records[0]]
-    if spec.id_column not in header and spec.other_id_column in header:
-        message = (
-            f"this looks like the {spec.other_thing}s file (its header has "
-            f"{spec.other_id_column!r}, not {spec.id_column!r}); are the two files swapped?"
-        )
-        add(1, None, message)
-        return None
-    position: dict[str, int] = {}
-    seen: set[str] = set()
-    for k, name in enumerate(header):
-        if not name:
-            message = (
-                f"column {k + 1} of the header has no name; name it or delete the column "
-                "(a comma at the end of the header makes an empty column)"
-            )
-            add(1, None, message)
-        elif name in seen:
-            add(1, name, f"column {name!r} appears twice in the header; keep one")
-        elif name not in spec.columns:
-            add(1, name, _unknown_column_message(name, spec))
-        else:
-            position[name] = k
-        seen.add(name)
-    for name in spec.columns:
-        if name in spec.required and name not in position:
-            add(1, name, f"required column {name!r} is missing; add it to the header")
-
-    rows: list[_Row] = []
-    ids: set[str] = set()
-    id_position = position.get(spec.id_column)
-    num_data_rows = 0
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue  # blank lines and rows of empty cells, as spreadsheets leave them
-        num_data_rows += 1
-        if id_position is not None and id_position < len(record) and record[id_position].strip():
-            ids.add(record[id_position].strip())
-        if len(record) != len(header):
-            add(number, None, _cell_count_message(record, len(header)))
-            continue
-        rows.append(_Row(number, {name: record[k].strip() for name, k in position.items()}))
-    if num_data_rows == 0 and not broken:
-        add(None, None, f"the file has a header but no rows; add a row per {spec.thing}")
-        return None
-    return _Table(file, tuple(rows), frozenset(ids), id_position is not None)
-
-
-def _unknown_column_message(name: str, spec: _FileSpec) -> str:
-    close = _closest(name, spec.columns)
-    if close is not None:
-        return f"unknown column {name!r}; did you mean {close!r}?"
-    return f"unknown column {name!r}; remove it (the columns are {', '.join(spec.columns)})"
-
-
-def _cell_count_message(record: list[str], num_columns: int) -> str:
-    counts = f"this row has {len(record)} cells but the header has {num_columns} columns"
-    if any("\n" in cell for cell in record):
-        return f'{counts}; a quote (") in it is not closed, so the row runs on over later lines'
-    if len(record) > num_columns:
-        return (
-            f"{counts}; put quotes around a value that contains a comma "
-            '("Mannerheimintie 5, A 3") or remove the extra comma'
-        )
-    return f"{counts}; add the missing commas (an empty cell still needs its comma)"
-
-
-class _Cells:
-    """One data row, with parsers that record a problem naming the field on bad input.
-
-    Each parser returns None for an empty optional cell (unless given a default) and for a
-    bad cell; `ok` says whether the row can become a model object.
-    """
-
-    def __init__(self, file: str, row: _Row, problems: list[InputProblem]) -> None:
-        self.file = file
-        self.number = row.number
-        self._cells = row.cells
-        self._problems = problems
-        self._missing_column = False
-        self.bad_columns: set[str | None] = set()
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad_columns and not self._missing_column
-
-    def problem(self, column: str | None, message: str) -> None:
-        self.bad_columns.add(column)
-        self._problems.append(InputProblem(self.file, self.number, column, message))
-
-    def text(self, column: str) -> str:
-        return self._cells.get(column, "")
-
-    def required(self, column: str, hint: str) -> str | None:
-        """The cell's text; None, with a problem, when empty (or the header lacks it)."""
-        if column not in self._cells:
-            self._missing_column = True  # the header's problem says so, once
-            return None
-        value = self._cells[column]
-        if not value:
-            self.problem(column, f"{column} is empty; {hint}")
-        return value or None
-
-    def integer(
-        self,
-        column: str,
-        lo: int,
-        hi: int | None,
-        hint: str,
-        *,
-        default: int | None = None,
-        required: bool = False,
-    ) -> int | None:
-        text = self.required(column, hint) if required else self.text(column)
-        if not text:
-            return None if required else default
-        if not _INT.fullmatch(text):
-            self.problem(column, f"{column} {text!r} is not a whole number; {hint}")
-            return None
-        value = int(text)
-        if value < lo or (hi is not None and value > hi):
-            self.problem(column, f"{column} {value} is out of range; {hint}")
-            return None
-        return value
-
-    def degrees(self, column: str, limit: float, *, required: bool = True) -> float | None:
-        hint = "give WGS84 decimal degrees, e.g. 60.1699"
-        text = self.required(column, hint) if required else self.text(column)
-        if not text:
-            return None
-        if not _DECIMAL.fullmatch(text):
-            comma = "; use a dot as the decimal separator" if "," in text else ""
-            self.problem(column, f"{column} {text!r} is not a number{comma}; {hint}")
-            return None
-        value = float(text)
-        if not -limit <= value <= limit:
-            message = (
-                f"{column} {text} is outside -{limit:g}..{limit:g}; check the coordinates "
-                "(lat and lon swapped?)"
-            )
-            self.problem(column, message)
-            return None
-        return value
-
-    def choice(self, column: str, kind: type[_E]) -> _E | None:
-        allowed = [member.value for member in kind]
-        words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
-        text = self.required(column, f"use {words}")
-        if text is None:
-            return None
-        try:
-            return kind(text.lower())
-        except ValueError:
-            self.problem(column, f"unknown {column} {text!r}; use {words}")
-            return None
-
-    def clock(self, column: str) -> int | None:
-        text = self.required(column, "give a time as HH:MM, e.g. 08:30")
-        if text is None:
-            return None
-        try:
-            return parse_clock(text)
-        except ValueError as exc:
-            self.problem(column, str(exc))
-            return None
-
-    def window(self, column: str) -> TimeWindow | None:
-        text = self.text(column)
-        if not text:
-            return None
-        try:
-            return parse_window(text)
-        except ValueError as exc:
-            self.problem(column, str(exc))
-            return None
-
-    def windows(self, column: str) -> tuple[TimeWindow, ...]:
-        windows: list[TimeWindow] = []
-        for item in _items(self.text(column)):
-            try:
-                windows.append(parse_window(item))
-            except ValueError as exc:
-                self.problem(column, str(exc))
-        for a, b in itertools.pairwise(sorted(windows)):
-            if b.start <= a.end:
-                merged = format_window(TimeWindow(a.start, max(a.end, b.end)))
-                message = (
-                    f"windows {format_window(a)} and {format_window(b)} overlap or touch; "
-                    f"merge them into {merged}"
-                )
-                self.problem(column, message)
-        return tuple(windows)
-
-
-def _items(text: str) -> list[str]:
-    """The `;`-separated items of a list cell, stripped, empty items dropped."""
-    return [item.strip() for item in text.split(";") if item.strip()]
-
-
 # --- visits.csv --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Refs:
-    """What visits.csv may name from agents.csv: agent ids, and crews with their members."""
+    """What visits.csv may name: agent ids, and crews with their members.
 
-    file: str
+    `source` says where they come from in messages ("agents.csv").
+    """
+
+    source: str
     agent_ids: frozenset[str]
     crews: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def known(cls, agent_ids: Iterable[str], crews: Iterable[Crew]) -> _Refs:
+        """The agents and crews a caller knows of (a crew's members are agents too)."""
+        members = {crew.id: tuple(crew.agent_ids) for crew in crews}
+        ids = frozenset(agent_ids).union(*members.values())
+        return cls("the known agents and crews", ids, members)
 
     @property
     def largest_team(self) -> int:
@@ -529,19 +410,26 @@ class _Visits:
     visits: list[Visit] = field(default_factory=list)
     borrowers: list[BorrowerRule] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
+    agreed_at: dict[str, datetime] = field(default_factory=dict)
+    flags: dict[str, frozenset[str]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
 
 def _parse_visits(
-    table: _Table, refs: _Refs | None, default_max_visits: int, problems: list[InputProblem]
+    table: Table,
+    refs: _Refs | None,
+    default_max_visits: int,
+    geocode: Geocode | None,
+    problems: list[InputProblem],
 ) -> _Visits:
     out = _Visits()
     first_row: dict[str, int] = {}
     borrower_order: dict[str, None] = {}  # an ordered set
     max_visits: dict[str, tuple[int, int | None, str]] = {}
     hours: dict[str, tuple[int, TimeWindow | None, str]] = {}
+    flags: dict[str, tuple[int, frozenset[str], str]] = {}
     for row in table.rows:
-        c = _Cells(table.file, row, problems)
+        c = Cells(table.file, row, problems)
         visit_id = c.required("visit_id", "give every visit a unique id")
         if visit_id is not None:
             if visit_id in first_row:
@@ -553,8 +441,7 @@ def _parse_visits(
             else:
                 first_row[visit_id] = row.number
         borrower_id = c.required("borrower_id", "name the borrower visited")
-        lat = c.degrees("lat", 90.0)
-        lon = c.degrees("lon", 180.0)
+        location = _location(c, geocode)
         duration = c.integer(
             "duration_min",
             1,
@@ -591,6 +478,8 @@ def _parse_visits(
             f"use a whole number, 0 or more, or leave it empty for {default_max_visits}",
         )
         allowed_hours = c.window("borrower_hours")
+        agreed_at = c.instant("agreed_at", required=False)
+        borrower_flags = _flags(c)
         if borrower_id is not None:
             if borrower_id not in borrower_order:
                 borrower_order[borrower_id] = None
@@ -600,21 +489,24 @@ def _parse_visits(
             if "borrower_hours" not in c.bad_columns:
                 shown = format_window(allowed_hours) if allowed_hours else "empty (any hour)"
                 _check_agrees(c, "borrower_hours", borrower_id, allowed_hours, shown, hours)
+            if "borrower_flags" not in c.bad_columns:
+                shown = ";".join(sorted(borrower_flags)) or "empty (no flags)"
+                _check_agrees(c, "borrower_flags", borrower_id, borrower_flags, shown, flags)
         if not c.ok:
             continue
-        assert visit_id and borrower_id and lat is not None and lon is not None
+        assert visit_id and borrower_id and location is not None
         assert duration is not None and kind is not None
         assert priority is not None and crew_size is not None
         try:
             visit = Visit(
                 id=visit_id,
                 borrower_id=borrower_id,
-                location=Location(lat, lon),
+                location=location,
                 duration=duration * 60,
                 windows=windows,
                 kind=kind,
                 priority=priority,
-                required_skills=frozenset(_items(c.text("skills"))),
+                required_skills=frozenset(items(c.text("skills"))),
                 crew_size=crew_size,
                 allowed_agents=allowed,
                 preferred_agents=preferred,
@@ -624,10 +516,14 @@ def _parse_visits(
             continue
         out.visits.append(visit)
         out.addresses[visit_id] = c.text("address")
+        if agreed_at is not None:
+            out.agreed_at[visit_id] = agreed_at
         out.rows[visit_id] = row.number
     for borrower_id in borrower_order:
-        if borrower_id not in max_visits or borrower_id not in hours:
+        if any(borrower_id not in first for first in (max_visits, hours, flags)):
             continue  # only after a bad cell, so the day is not built anyway
+        if borrower_flags := flags[borrower_id][1]:
+            out.flags[borrower_id] = borrower_flags
         cap = max_visits[borrower_id][1]
         out.borrowers.append(
             BorrowerRule(
@@ -639,8 +535,43 @@ def _parse_visits(
     return out
 
 
+def _location(c: Cells, geocode: Geocode | None) -> Location | None:
+    """The row's lat and lon, or, when both are empty, where `geocode` finds the address."""
+    address = c.text("address")
+    if not c.text("lat") and not c.text("lon") and address:
+        if geocode is None:
+            or_else = f" (or configure a geocoder: {GEOCODER_SETTING})"
+            c.degrees("lat", 90.0, or_else=or_else)
+            c.degrees("lon", 180.0, or_else=or_else)
+            return None
+        found = geocode(address)
+        if found is None:
+            c.problem("address", "the geocoder found no place for this address; add lat and lon")
+        return found
+    lat = c.degrees("lat", 90.0)
+    lon = c.degrees("lon", 180.0)
+    return None if lat is None or lon is None else Location(lat, lon)
+
+
+def _flags(c: Cells) -> frozenset[str]:
+    """The `borrower_flags` cell: lower-case names such as `vulnerable;do_not_visit`."""
+    flags: set[str] = set()
+    for item in items(c.text("borrower_flags")):
+        if _FLAG.fullmatch(item):
+            flags.add(item)
+            continue
+        fixed = re.sub(r"[^a-z0-9_]+", "_", item.casefold()).strip("_")
+        hint = f"; did you mean {fixed!r}?" if _FLAG.fullmatch(fixed) else ""
+        message = (
+            f"flag {item!r} is not a lower-case name; write letters a-z, digits and _, "
+            f"e.g. do_not_visit{hint}"
+        )
+        c.problem("borrower_flags", message)
+    return frozenset(flags)
+
+
 def _check_agrees(
-    c: _Cells,
+    c: Cells,
     column: str,
     borrower_id: str,
     value: _T,
@@ -663,18 +594,19 @@ def _check_agrees(
 def _crew_size_message(crew_size: int, refs: _Refs) -> str:
     if refs.largest_team < 2:
         return (
-            f"crew_size {crew_size} needs a crew, but {refs.file} has no crew of two or more "
-            "agents; give the agents who visit together the same crew_id, or lower crew_size"
+            f"crew_size {crew_size} needs a crew, but there is no crew of two or more agents "
+            f"in {refs.source}; give the agents who visit together the same crew_id, or lower "
+            "crew_size"
         )
     return (
-        f"crew_size {crew_size} is larger than any crew in {refs.file} (the largest has "
+        f"crew_size {crew_size} is larger than any crew in {refs.source} (the largest has "
         f"{refs.largest_team} agents); lower crew_size or add agents to a crew"
     )
 
 
-def _agent_refs(c: _Cells, column: str, refs: _Refs | None) -> frozenset[str]:
+def _agent_refs(c: Cells, column: str, refs: _Refs | None) -> frozenset[str]:
     """The agent ids a list of agent and crew ids names, crews expanded to their members."""
-    names = _items(c.text(column))
+    names = items(c.text(column))
     if refs is None:
         return frozenset(names)  # agents.csv could not be read; its own problems say why
     agent_ids: set[str] = set()
@@ -684,26 +616,19 @@ def _agent_refs(c: _Cells, column: str, refs: _Refs | None) -> frozenset[str]:
         elif name in refs.crews:
             agent_ids.update(refs.crews[name])
         else:
-            message = f"{name!r} is neither an agent_id nor a crew_id in {refs.file}"
+            message = f"{name!r} is neither an agent_id nor a crew_id in {refs.source}"
             c.problem(column, f"{message}; {_known_ids_hint(name, refs)}")
     return frozenset(agent_ids)
 
 
 def _known_ids_hint(name: str, refs: _Refs) -> str:
-    close = _closest(name, sorted(refs.agent_ids | set(refs.crews)))
+    close = closest(name, sorted(refs.agent_ids | set(refs.crews)))
     if close is not None:
         return f"did you mean {close!r}?"
     shown = sorted(refs.agent_ids)
     listed = ", ".join(shown[:_MAX_LISTED]) + (", ..." if len(shown) > _MAX_LISTED else "")
     crews = f" and crews {', '.join(sorted(refs.crews))}" if refs.crews else ""
-    return f"use an id of {refs.file}: agents {listed}{crews}"
-
-
-def _closest(name: str, known: Sequence[str]) -> str | None:
-    """The known name closest to `name`, ignoring case, if any is close."""
-    by_lower = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
-    return by_lower[close[0]] if close else None
+    return f"use an id of {refs.source}: agents {listed}{crews}"
 
 
 # --- agents.csv --------------------------------------------------------------------------
@@ -719,13 +644,13 @@ class _Agents:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _parse_agents(table: _Table, problems: list[InputProblem]) -> _Agents:
+def _parse_agents(table: Table, problems: list[InputProblem]) -> _Agents:
     first_row: dict[str, int] = {}
     members: dict[str, list[tuple[int, str]]] = {}
     shifts: dict[int, TimeWindow] = {}
     out = _Agents(refs=None)
     for row in table.rows:
-        c = _Cells(table.file, row, problems)
+        c = Cells(table.file, row, problems)
         agent_id = c.required("agent_id", "give every agent a unique id")
         if agent_id is not None:
             if agent_id in first_row:
@@ -773,7 +698,7 @@ def _parse_agents(table: _Table, problems: list[InputProblem]) -> _Agents:
                 else start,
                 shift=shift,
                 mode=mode,
-                skills=frozenset(_items(c.text("skills"))),
+                skills=frozenset(items(c.text("skills"))),
                 breaks=breaks,
                 max_visits=max_visits,
                 max_working_time=None if max_working is None else max_working * 60,
@@ -799,7 +724,7 @@ def _parse_agents(table: _Table, problems: list[InputProblem]) -> _Agents:
     return out
 
 
-def _shift(c: _Cells) -> TimeWindow | None:
+def _shift(c: Cells) -> TimeWindow | None:
     start, end = c.clock("shift_start"), c.clock("shift_end")
     if start is None or end is None:
         return None
@@ -813,11 +738,11 @@ def _shift(c: _Cells) -> TimeWindow | None:
     return TimeWindow(start, end)
 
 
-def _breaks(c: _Cells, shift: TimeWindow | None) -> tuple[Break, ...]:
+def _breaks(c: Cells, shift: TimeWindow | None) -> tuple[Break, ...]:
     """The `breaks` cell: `HH:MM-HH:MM/minutes` items, each checked against the shift."""
     form = "write HH:MM-HH:MM/minutes, e.g. 11:30-13:30/30"
     breaks: list[Break] = []
-    for item in _items(c.text("breaks")):
+    for item in items(c.text("breaks")):
         window_text, slash, minutes_text = item.partition("/")
         if not slash:
             c.problem("breaks", f"break {item!r} has no length; {form}")
@@ -828,7 +753,7 @@ def _breaks(c: _Cells, shift: TimeWindow | None) -> tuple[Break, ...]:
             c.problem("breaks", f"break {item!r}: {exc}")
             continue
         minutes_text = minutes_text.strip()
-        if not _INT.fullmatch(minutes_text) or int(minutes_text) < 1:
+        if not INTEGER.fullmatch(minutes_text) or int(minutes_text) < 1:
             message = (
                 f"break {item!r}: the length {minutes_text!r} is not a whole number of "
                 f"minutes, 1 or more; {form}"
@@ -906,21 +831,30 @@ def write_visits_csv(
     *,
     addresses: Mapping[str, str] | None = None,
     borrowers: Iterable[BorrowerRule] = (),
+    agreed_at: Mapping[str, datetime] | None = None,
+    borrower_flags: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
     """Write visits.csv in canonical form: every column, lists sorted, UTF-8, no BOM.
 
-    A borrower's rule goes on every row of the borrower; a borrower without a rule gets empty
-    cells (the reader's default). Raises `ValueError`, writing nothing, for what the file
-    cannot hold: durations or times that are not whole minutes, times past 24:00, list items
-    with a `;`.
+    A borrower's rule and flags go on every row of the borrower; a borrower without a rule
+    gets empty cells (the reader's default). Raises `ValueError`, writing nothing, for what
+    the file cannot hold: durations or times that are not whole minutes, times past 24:00,
+    list items with a `;`, agreed_at times without a time zone, flags that are not lower-case
+    names.
     """
     rules = {rule.borrower_id: rule for rule in borrowers}
     addresses = addresses or {}
+    agreed_at = agreed_at or {}
+    flags_text = {
+        borrower_id: _flags_text(flags, f"borrower {borrower_id}")
+        for borrower_id, flags in (borrower_flags or {}).items()
+    }
     lines: list[Sequence[str]] = [VISIT_COLUMNS]
     for visit in visits:
         what = f"visit {visit.id}"
         rule = rules.get(visit.borrower_id)
         hours = rule.allowed_hours if rule is not None else None
+        agreed = agreed_at.get(visit.id)
         lines.append(
             (
                 visit.id,
@@ -938,9 +872,11 @@ def write_visits_csv(
                 _list_text(visit.preferred_agents, f"{what}: preferred agent"),
                 "" if rule is None else str(rule.max_visits),
                 "" if hours is None else _window_text(hours, f"borrower {visit.borrower_id}"),
+                "" if agreed is None else _instant_text(agreed, f"{what}: agreed_at"),
+                flags_text.get(visit.borrower_id, ""),
             )
         )
-    _write_rows(Path(path), lines)
+    write_rows(Path(path), lines)
 
 
 def write_agents_csv(
@@ -991,7 +927,7 @@ def write_agents_csv(
                 crew_of.get(agent.id, ""),
             )
         )
-    _write_rows(Path(path), lines)
+    write_rows(Path(path), lines)
 
 
 def _crew_order(agents: list[Agent], crews: list[Crew]) -> tuple[list[Agent], dict[str, str]]:
@@ -1036,16 +972,27 @@ def _window_text(window: TimeWindow, what: str) -> str:
     return f"{_clock_text(window.start, what)}-{_clock_text(window.end, what)}"
 
 
-def _list_text(items: Iterable[str], what: str) -> str:
-    ordered = sorted(items)
+def _instant_text(moment: datetime, what: str) -> str:
+    try:
+        return format_instant(moment)
+    except ValueError as exc:
+        msg = f"{what}: {exc}"
+        raise ValueError(msg) from exc
+
+
+def _flags_text(flags: Iterable[str], what: str) -> str:
+    ordered = sorted(flags)
+    for flag in ordered:
+        if not _FLAG.fullmatch(flag):
+            msg = f"{what}: flag {flag!r} is not a lower-case name of a-z, 0-9 and _"
+            raise ValueError(msg)
+    return ";".join(ordered)
+
+
+def _list_text(names: Iterable[str], what: str) -> str:
+    ordered = sorted(names)
     for item in ordered:
         if not item or item != item.strip() or ";" in item:
             msg = f"{what} {item!r} cannot be written in a ';'-separated list"
             raise ValueError(msg)
     return ";".join(ordered)
-
-
-def _write_rows(path: Path, lines: Sequence[Sequence[str]]) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(lines)
-    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")

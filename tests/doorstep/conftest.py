@@ -45,6 +45,14 @@ def example_visits() -> str:
 
 
 @pytest.fixture
+def example_visits_all_columns() -> str:
+    """`example_visits` with the optional agreed_at and borrower_flags columns added, empty."""
+    lines = EXAMPLE_VISITS.splitlines()
+    rows = [lines[0] + ",agreed_at,borrower_flags"] + [line + ",," for line in lines[1:]]
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture
 def example_agents() -> str:
     """agents.csv of docs/input-files.md: A01 alone (row 2), crew C1 of A02 and A03."""
     return EXAMPLE_AGENTS

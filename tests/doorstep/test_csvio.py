@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,19 @@ import pytest
 from doorstep.csvio import (
     AGENT_COLUMNS,
     VISIT_COLUMNS,
+    AgentsFile,
     DayInput,
+    VisitsFile,
     check_in_area,
     format_clock,
     parse_clock,
+    read_agents,
     read_day,
+    read_visits,
     write_agents_csv,
     write_visits_csv,
 )
+from doorstep.errors import InputError
 from optimizer.model import (
     Agent,
     BorrowerRule,
@@ -32,6 +38,8 @@ from optimizer.model import (
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "input-files.md"
 Write = Callable[[str, str | bytes], Path]
+WithCell = Callable[[str, int, str, str], str]
+EET = timezone(timedelta(hours=2))
 
 
 def _hm(hours: int, minutes: int = 0) -> int:
@@ -46,7 +54,8 @@ def example_day(write: Write, example_visits: str, example_agents: str) -> DayIn
 
 @pytest.fixture
 def rich_day() -> DayInput:
-    """A day using every column: crew listed out of agent order, own end, caps, hours."""
+    """A day using every column: crew listed out of agent order, own end, caps, hours,
+    agreed times (one with seconds, one in UTC) and borrower flags."""
     agents = (
         Agent(
             "A1",
@@ -98,12 +107,24 @@ def rich_day() -> DayInput:
         addresses={"V1": 'Aleksanterinkatu 52, "A" 3', "V2": "", "V3": "Åbo; gate ½"},
         agent_names={"A1": "Aino", "A2": "", "A3": "Chen Wei"},
         start_labels={"A1": "office Kamppi", "A2": "home", "A3": ""},
+        agreed_at={
+            "V1": datetime(2026, 11, 20, 15, 30, 5, tzinfo=EET),
+            "V3": datetime(2026, 11, 21, 8, 0, tzinfo=UTC),
+        },
+        borrower_flags={"B2": frozenset({"vulnerable", "do_not_visit"})},
     )
 
 
 def _write_day(day: DayInput, write: Write) -> tuple[Path, Path]:
     visits_path, agents_path = write("visits.csv", ""), write("agents.csv", "")
-    write_visits_csv(visits_path, day.visits, addresses=day.addresses, borrowers=day.borrowers)
+    write_visits_csv(
+        visits_path,
+        day.visits,
+        addresses=day.addresses,
+        borrowers=day.borrowers,
+        agreed_at=day.agreed_at,
+        borrower_flags=day.borrower_flags,
+    )
     write_agents_csv(
         agents_path,
         day.agents,
@@ -157,6 +178,7 @@ def test_docs_examples_parse(example_day: DayInput) -> None:
     assert example_day.agent_names == {"A01": "Aino", "A02": "Ben", "A03": "Chen"}
     assert example_day.start_labels == {"A01": "office Kamppi", "A02": "home", "A03": "home"}
     assert example_day.visit_rows == {"V001": 2, "V002": 3}
+    assert (example_day.agreed_at, example_day.borrower_flags) == ({}, {})
 
 
 def test_example_round_trips(example_day: DayInput, write: Write) -> None:
@@ -185,6 +207,89 @@ def test_writer_header_is_every_column(example_day: DayInput, write: Write) -> N
     assert agents_path.read_text(encoding="utf-8").splitlines()[0] == ",".join(AGENT_COLUMNS)
 
 
+def test_rich_day_writes_new_columns_last(rich_day: DayInput, write: Write) -> None:
+    """agreed_at (ISO 8601 with offset, UTC as Z) and sorted flags end each row."""
+    visits_path, _ = _write_day(rich_day, write)
+    lines = visits_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith(",borrower_hours,agreed_at,borrower_flags")
+    assert lines[1].endswith(",2026-11-20T15:30:05+02:00,")
+    assert lines[-1].endswith(",2026-11-21T08:00Z,do_not_visit;vulnerable")
+
+
+def test_new_visit_columns(
+    write: Write, example_visits_all_columns: str, example_agents: str, with_cell: WithCell
+) -> None:
+    """agreed_at reads as an aware moment, borrower_flags as a set; only those given appear."""
+    visits = example_visits_all_columns
+    visits = with_cell(visits, 2, "agreed_at", "2026-11-20T15:30+02:00")
+    visits = with_cell(visits, 3, "agreed_at", "2026-11-20T13:30Z")
+    visits = with_cell(visits, 3, "borrower_flags", "vulnerable ;do_not_visit; ;")
+    visits += "V003,B002,60.17,24.94,,20,flexible,,,,,,,,08:00-20:00,,do_not_visit;vulnerable\n"
+    visits += "V004,B004,60.17,24.94,,20,flexible,,,,,,,,,,\n"
+    day = read_day(write("visits.csv", visits), write("agents.csv", example_agents))
+    assert day.agreed_at == {
+        "V001": datetime(2026, 11, 20, 15, 30, tzinfo=EET),
+        "V002": datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+    }
+    assert day.agreed_at["V001"] == day.agreed_at["V002"]  # the same moment
+    assert day.agreed_at["V001"].utcoffset() == timedelta(hours=2)
+    assert day.borrower_flags == {"B002": frozenset({"vulnerable", "do_not_visit"})}
+
+
+def test_read_visits_alone(write: Write, example_visits: str, example_day: DayInput) -> None:
+    """visits.csv reads without agents.csv to what read_day gives for it; names are unchecked."""
+    visits = example_visits.replace(",,A03,,", ",,A99,,")
+    alone = read_visits(write("visits.csv", visits))
+    assert isinstance(alone, VisitsFile)
+    assert alone.visits[0].preferred_agents == {"A99"}
+    same = read_visits(write("visits.csv", example_visits))
+    assert same.visits == example_day.visits
+    assert same.borrowers == example_day.borrowers
+    assert same.addresses == example_day.addresses
+    assert same.rows == {"V001": 2, "V002": 3}
+
+
+def test_read_visits_with_known_agents(
+    write: Write, example_visits: str, with_cell: WithCell
+) -> None:
+    """Given agents and crews, references are checked and crews expand, as in read_day."""
+    visits = with_cell(example_visits, 3, "allowed_agents", "C1")
+    path = write("visits.csv", visits)
+    alone = read_visits(path, agent_ids=["A01", "A02", "A03"], crews=[Crew("C1", ("A02", "A03"))])
+    assert alone.visits[1].allowed_agents == {"A02", "A03"}
+    with pytest.raises(InputError) as caught:
+        read_visits(path, agent_ids=["A01", "A03"])
+    problems = caught.value.problems
+    assert [(p.file, p.row, p.field) for p in problems] == [
+        ("visits.csv", 3, "crew_size"),
+        ("visits.csv", 3, "allowed_agents"),
+    ]
+    assert "no crew of two or more agents in the known agents and crews" in problems[0].message
+    assert "'C1' is neither an agent_id nor a crew_id in the known agents" in problems[1].message
+
+
+def test_read_agents_alone(write: Write, example_agents: str, example_day: DayInput) -> None:
+    """agents.csv reads on its own to what read_day gives for it."""
+    agents = read_agents(write("agents.csv", example_agents))
+    assert agents == AgentsFile(
+        example_day.agents, example_day.crews, example_day.agent_names, example_day.start_labels
+    )
+    assert agents.rows == {"A01": 2, "A02": 3, "A03": 4}
+
+
+def test_read_agents_reports_every_problem(
+    write: Write, example_agents: str, with_cell: WithCell
+) -> None:
+    """read_agents raises one InputError with every problem of the file."""
+    agents = with_cell(with_cell(example_agents, 2, "mode", "car"), 4, "shift_end", "")
+    with pytest.raises(InputError) as caught:
+        read_agents(write("agents.csv", agents))
+    assert [(p.file, p.row, p.field) for p in caught.value.problems] == [
+        ("agents.csv", 2, "mode"),
+        ("agents.csv", 4, "shift_end"),
+    ]
+
+
 @pytest.mark.parametrize(
     "visit",
     [
@@ -199,6 +304,26 @@ def test_visit_writer_refuses_what_the_file_cannot_hold(visit: Visit, write: Wri
     path = write("visits.csv", "old")
     with pytest.raises(ValueError):
         write_visits_csv(path, [visit])
+    assert path.read_text(encoding="utf-8") == "old"
+
+
+@pytest.mark.parametrize(
+    ("agreed_at", "flags"),
+    [
+        ({"V1": datetime(2026, 11, 20, 15, 30)}, {}),
+        ({}, {"B1": {"Vulnerable"}}),
+        ({}, {"B1": {"do not visit"}}),
+    ],
+    ids=["naive-agreed-at", "upper-case-flag", "flag-with-spaces"],
+)
+def test_visit_writer_refuses_new_columns_it_cannot_hold(
+    write: Write, agreed_at: dict[str, datetime], flags: dict[str, set[str]]
+) -> None:
+    """An agreed_at without time zone or a flag that is not a lower-case name is refused."""
+    path = write("visits.csv", "old")
+    visit = Visit("V1", "B1", Location(60.0, 24.0), 60)
+    with pytest.raises(ValueError):
+        write_visits_csv(path, [visit], agreed_at=agreed_at, borrower_flags=flags)
     assert path.read_text(encoding="utf-8") == "old"
 
 

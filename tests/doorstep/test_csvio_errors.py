@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from doorstep.csvio import read_day
+from doorstep.csvio import read_day, read_visits
 from doorstep.errors import InputError, InputProblem
 
 Write = Callable[[str, str | bytes], Path]
@@ -461,3 +461,117 @@ def test_unterminated_quote(write: Write, example_visits: str, example_agents: s
     problems = _messages(write, visits, example_agents)
     assert [(p.file, p.row, p.field) for p in problems] == [("visits.csv", 2, None)]
     assert "quote" in problems[0].message
+
+
+# --- agreed_at, borrower_flags and missing coordinates -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "fragment"),
+    [
+        (
+            2,
+            "agreed_at",
+            "2026-11-20T15:30",
+            "has no UTC offset; add it, e.g. 2026-11-20T15:30+02:00",
+        ),
+        (2, "agreed_at", "2026-11-20", "is a date without a time"),
+        (2, "agreed_at", "20.11.2026 15:30", "is not an ISO 8601 date-time"),
+        (2, "agreed_at", "2026-11-20T24:30Z", "hour must be in 0..23"),
+        (3, "borrower_flags", "Vulnerable", "not a lower-case name"),
+        (3, "borrower_flags", "do-not-visit", "did you mean 'do_not_visit'?"),
+        (3, "borrower_flags", "vulnerable;hospitalised!", "flag 'hospitalised!'"),
+    ],
+)
+def test_bad_new_visit_cell(
+    write: Write,
+    example_visits_all_columns: str,
+    example_agents: str,
+    with_cell: WithCell,
+    row: int,
+    column: str,
+    value: str,
+    fragment: str,
+) -> None:
+    """A bad agreed_at or borrower_flags cell is one problem at its row and column."""
+    visits = with_cell(example_visits_all_columns, row, column, value)
+    problems = _messages(write, visits, example_agents)
+    assert [(p.file, p.row, p.field) for p in problems] == [("visits.csv", row, column)]
+    assert fragment in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        ("vulnerable", "", "empty (no flags) here but vulnerable in row 2"),
+        ("vulnerable;dispute", "dispute", "dispute here but dispute;vulnerable in row 2"),
+    ],
+)
+def test_borrower_flags_disagree(
+    write: Write,
+    example_visits_all_columns: str,
+    example_agents: str,
+    with_cell: WithCell,
+    first: str,
+    second: str,
+    shown: str,
+) -> None:
+    """A borrower's flags differing between rows is a problem naming both rows; order is free."""
+    visits = with_cell(example_visits_all_columns, 2, "borrower_flags", first)
+    visits += f"V003,B001,60.17,24.94,,20,flexible,,,,,,,,,,{second}\n"
+    reordered = ";".join(reversed(first.split(";")))
+    visits += f"V004,B001,60.17,24.94,,20,flexible,,,,,,,,,,{reordered}\n"
+    problems = _messages(write, visits, example_agents)
+    assert [(p.file, p.row, p.field) for p in problems] == [("visits.csv", 4, "borrower_flags")]
+    assert shown in problems[0].message
+
+
+def test_empty_coordinates_suggest_a_geocoder_when_there_is_an_address(
+    write: Write, example_visits: str, example_agents: str, with_cell: WithCell
+) -> None:
+    """Empty lat and lon mention the geocoder setting only on a row with an address."""
+    visits = with_cell(with_cell(example_visits, 2, "lat", ""), 2, "lon", "")
+    visits = with_cell(with_cell(visits, 3, "lat", ""), 3, "lon", "")
+    visits = with_cell(visits, 3, "address", "")
+    problems = _messages(write, visits, example_agents)
+    assert [(p.file, p.row, p.field) for p in problems] == [
+        ("visits.csv", 2, "lat"),
+        ("visits.csv", 2, "lon"),
+        ("visits.csv", 3, "lat"),
+        ("visits.csv", 3, "lon"),
+    ]
+    hint = "(or configure a geocoder: DOORSTEP_GEOCODER_URL)"
+    assert problems[0].message == f"lat is empty; give WGS84 decimal degrees, e.g. 60.1699 {hint}"
+    assert hint in problems[1].message
+    assert problems[2].message == "lat is empty; give WGS84 decimal degrees, e.g. 60.1699"
+    assert "geocoder" not in problems[3].message
+
+
+def test_geocoder_only_for_rows_without_both_coordinates(
+    write: Write, example_visits: str, example_agents: str, with_cell: WithCell
+) -> None:
+    """With a geocoder, a row lacking only one coordinate is still that coordinate's problem."""
+    asked: list[str] = []
+
+    def geocode(address: str) -> None:
+        asked.append(address)
+
+    visits = with_cell(example_visits, 2, "lat", "")
+    with pytest.raises(InputError) as caught:
+        read_visits(write("visits.csv", visits), geocode=geocode)
+    assert [(p.file, p.row, p.field) for p in caught.value.problems] == [("visits.csv", 2, "lat")]
+    assert "geocoder" not in caught.value.problems[0].message
+    assert asked == []
+
+
+def test_read_visits_alone_reports_every_problem(
+    write: Write, example_visits: str, with_cell: WithCell
+) -> None:
+    """read_visits raises one InputError with every problem of the file, in row order."""
+    visits = with_cell(with_cell(example_visits, 3, "kind", "x"), 2, "priority", "0")
+    with pytest.raises(InputError) as caught:
+        read_visits(write("visits.csv", visits))
+    assert [(p.file, p.row, p.field) for p in caught.value.problems] == [
+        ("visits.csv", 2, "priority"),
+        ("visits.csv", 3, "kind"),
+    ]
