@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from doorstep.planning import DayPlan
-from optimizer import Plan, VisitKind
+from optimizer import Plan, ReasonCode, VisitKind
 
 PLAN_FORMAT_VERSION = 1
 
@@ -24,7 +24,7 @@ PLAN_FORMAT_VERSION = 1
 def plan_document(day_plan: DayPlan) -> dict[str, Any]:
     """The plan JSON document (see README, "Plan JSON")."""
     plan = day_plan.plan
-    visits = {v.id: v for v in day_plan.problem.visits}
+    visits = {v.id: v for v in day_plan.day_input.visits}
     inp = day_plan.day_input
     iso = _iso(plan)
     routes = []
@@ -61,6 +61,7 @@ def plan_document(day_plan: DayPlan) -> dict[str, Any]:
                         "waiting_s": stop.waiting,
                         "travel_time_s": stop.travel_time,
                         "travel_distance_m": stop.travel_distance,
+                        "policy": day_plan.policy,
                     }
                     for n, stop in enumerate(route.stops, start=1)
                 ],
@@ -80,6 +81,7 @@ def plan_document(day_plan: DayPlan) -> dict[str, Any]:
         "day": plan.day.isoformat(),
         "timezone": plan.timezone,
         "region": day_plan.region,
+        "policy": day_plan.policy,
         "routes": routes,
         "unassigned": [
             {"visit_id": u.visit_id, "reason_code": u.reason_code.value, "reason": u.reason}
@@ -91,11 +93,11 @@ def plan_document(day_plan: DayPlan) -> dict[str, Any]:
 
 def summary(day_plan: DayPlan) -> dict[str, Any]:
     """Headline figures: what a dispatcher reads first."""
-    plan, problem = day_plan.plan, day_plan.problem
+    plan, given = day_plan.plan, day_plan.day_input
     served = {s.visit_id for r in plan.routes for s in r.stops}
-    appointments = [v for v in problem.visits if v.kind is VisitKind.APPOINTMENT]
+    appointments = [v for v in given.visits if v.kind is VisitKind.APPOINTMENT]
     return {
-        "visits": problem.num_visits,
+        "visits": len(given.visits),
         "visits_routed": len(served),
         "appointments": len(appointments),
         "appointments_kept": sum(1 for v in appointments if v.id in served),
@@ -115,6 +117,11 @@ def summary(day_plan: DayPlan) -> dict[str, Any]:
                 "working_time_s": r.arrival - r.departure if r.stops else 0,
             }
             for r in plan.routes
+        ],
+        "excluded_by_policy": [
+            {"visit_id": u.visit_id, "reason": u.reason}
+            for u in plan.unassigned
+            if u.reason_code is ReasonCode.CONTACT_POLICY
         ],
         "notes": list(plan.notes),
         "solver_status": str(plan.stats.get("status", "")),
@@ -218,6 +225,9 @@ def summary_text(day_plan: DayPlan) -> str:
     if s["unassigned_by_reason"]:
         lines.append("  unassigned by reason")
         lines += [f"    {code:<24}{n}" for code, n in s["unassigned_by_reason"].items()]
+    if s["excluded_by_policy"]:
+        lines.append(f"  excluded by the contact policy ({day_plan.policy})")
+        lines += [f"    {u['visit_id']}: {u['reason']}" for u in s["excluded_by_policy"]]
     lines.append("  per agent                 mode   visits  travel    distance  working")
     for team in s["per_team"]:
         lines.append(

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 import geo
+from doorstep.contact import PolicyDay
 from doorstep.csvio import DayInput
 from optimizer import (
     UNREACHABLE,
@@ -51,7 +52,12 @@ class RouteShape:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """A validated plan with what a reader of it needs besides the routes."""
+    """A validated plan with what a reader of it needs besides the routes.
+
+    `day_input` is the day as given (every visit, the agreed windows); `problem` what was
+    routed after the contact policy; the plan's unassigned visits include those the policy
+    excluded. `policy` is the version label of the policy that allowed the plan ("" = none).
+    """
 
     region: str
     plan: Plan
@@ -59,6 +65,7 @@ class DayPlan:
     day_input: DayInput
     shapes: Mapping[str, RouteShape]
     timings: Mapping[str, float] = field(default_factory=dict)
+    policy: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,17 @@ def plan_day(
     max_solutions: int | None = None,
     max_snap_m: float = 250.0,
     cache_dir: Path | None = None,
+    policy_day: PolicyDay | None = None,
 ) -> DayPlan:
     """Snap, build matrices, solve, validate and trace the routes of one region-day.
 
+    With `policy_day` (from `doorstep.contact.apply_policy` on `day_input`) only what the
+    contact policy allows is routed, and its exclusions join the plan's unassigned visits.
     Raises `PlanInvalidError` if the plan breaks any rule (it is then not returned).
     """
+    given = day_input
+    if policy_day is not None:
+        day_input = policy_day.day_input
     timings: dict[str, float] = {}
     locations = _points(day_input)
     modes = sorted({agent.mode for agent in day_input.agents}, key=lambda m: m.value)
@@ -115,6 +128,8 @@ def plan_day(
     timings["validate"] = time.perf_counter() - clock
     if violations:
         raise PlanInvalidError(_violations_text(violations))
+    if policy_day is not None and policy_day.excluded:
+        plan = replace(plan, unassigned=plan.unassigned + policy_day.excluded)
 
     clock = time.perf_counter()
     shapes = _shapes(network, problem, snapped, plan)
@@ -131,9 +146,10 @@ def plan_day(
         region=region,
         plan=plan,
         problem=problem,
-        day_input=day_input,
+        day_input=given,
         shapes=shapes,
         timings=timings,
+        policy=policy_day.policy if policy_day is not None else "",
     )
 
 

@@ -24,6 +24,7 @@ class ReasonCode(enum.StrEnum):
     NO_SHIFT_OVERLAP = "no_shift_overlap"
     WINDOW_UNREACHABLE = "window_unreachable"
     CROWDED_OUT = "crowded_out"
+    CONTACT_POLICY = "contact_policy"
 
 
 @dataclass(frozen=True)

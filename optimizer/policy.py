@@ -39,6 +39,9 @@ from optimizer.model import DAY_SECONDS, BorrowerRule, TimeWindow
 CHANNELS = frozenset({"visit", "call", "message"})
 ATTEMPT_OUTCOMES = frozenset({"not_home", "wrong_address"})
 """Visit outcomes where nobody was met."""
+PLANNED = "planned"
+"""Outcome of a visit not made yet but planned (in another region's plan): it counts as a
+visit, and reasons say it is planned."""
 DAY_TYPES = ("weekday", "saturday", "sunday", "holiday")
 
 ALL_DAY = TimeWindow(0, DAY_SECONDS)
@@ -119,6 +122,12 @@ class Policy:
         object.__setattr__(self, "rolling_caps", caps)
         object.__setattr__(self, "blocking_flags", frozenset(self.blocking_flags))
         object.__setattr__(self, "blackout_dates", frozenset(self.blackout_dates))
+
+    @property
+    def label(self) -> str:
+        """Which rules these are, as stored with each planned stop: "cn@2026.1", or for a
+        stack the layers' labels joined by "+" ("cn@2026.1+acme@3")."""
+        return self.version if "+" in self.name else f"{self.name}@{self.version}"
 
     def hours_for(self, day: date, holidays: Iterable[date] = ()) -> TimeWindow | None:
         """The visiting hours of `day`: holiday hours if it is a holiday, else by weekday."""
@@ -442,8 +451,9 @@ def allowance(
         if cap.remaining <= 0:
             return blocked(f"{borrower_id} {cap.reason.format(policy=policy.name)}")
     max_visits = min([c.remaining for c in caps], default=UNCAPPED)
-    if policy.min_gap_hours >= 24:
-        max_visits = min(max_visits, 1)  # a second visit today would be too close
+    if policy.min_gap_hours > 0:
+        # The router does not space two visits of one day apart: one visit keeps the gap.
+        max_visits = min(max_visits, 1)
 
     earliest: int | None = None
     reason = ""
@@ -457,20 +467,21 @@ def allowance(
             when = last.at.astimezone(tz)
             gap = _hours_text(policy.min_gap_hours)
             cause = (
-                f"{borrower_id} was visited on {when.date().isoformat()} at "
+                f"{borrower_id} {_was_visited(last)} on {when.date().isoformat()} at "
                 f"{when:%H:%M}; policy {policy.name} needs {gap} between visits"
             )
             if free_at.date() > day:
                 return blocked(
-                    f"{borrower_id} was visited on {when.date().isoformat()}; "
+                    f"{borrower_id} {_was_visited(last)} on {when.date().isoformat()}; "
                     f"policy {policy.name} needs {gap} between visits"
                 )
             if free_at.date() == day:
-                earliest = _wall_seconds(free_at)
+                earliest = earliest_wall_seconds(free_at, day, tz)
+                clock = f"{earliest // 3600:02d}:{earliest % 3600 // 60:02d}"
                 if earliest > hours.start:
-                    reason = f"{cause}, so not before {free_at:%H:%M}"
+                    reason = f"{cause}, so not before {clock}"
                 if earliest >= hours.end:
-                    return blocked(f"{cause}, so not before {free_at:%H:%M}, after visiting hours")
+                    return blocked(f"{cause}, so not before {clock}, after visiting hours")
     return Allowance(
         borrower_id, max_visits, hours, earliest, reason, policy.version, policy.min_crew
     )
@@ -516,12 +527,22 @@ def _cap(limit: int, inside: list[tuple[date, ContactEvent]], rule: str) -> _Cap
     """The cap's remaining count; when used up, the reason with the local dates that used it."""
     if len(inside) < limit:
         return _Cap(limit - len(inside))
+    if not inside:  # a cap of 0: no contact used it up, there is no date to name
+        return _Cap(0, f"may not be visited; policy {{policy}} {rule}")
     channels = {e.channel for _, e in inside}
-    verbs = {"visit": "visited", "call": "called", "message": "messaged"}
-    verb = verbs[channels.pop()] if len(channels) == 1 else "contacted"
+    verbs = {"visit": "was visited", "call": "was called", "message": "was messaged"}
+    verb = verbs[channels.pop()] if len(channels) == 1 else "was contacted"
+    if all(e.outcome == PLANNED for _, e in inside):
+        verb = "has a visit planned"
+    elif any(e.outcome == PLANNED for _, e in inside):
+        verb = "was visited or has a visit planned"
     days = [d.isoformat() for d in sorted({d for d, _ in inside})]
     dates = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
-    return _Cap(limit - len(inside), f"was {verb} on {dates}; policy {{policy}} {rule}")
+    return _Cap(limit - len(inside), f"{verb} on {dates}; policy {{policy}} {rule}")
+
+
+def _was_visited(event: ContactEvent) -> str:
+    return "has a visit planned" if event.outcome == PLANNED else "was visited"
 
 
 def _visits(n: int) -> str:
@@ -543,6 +564,22 @@ def _day_type(day: date, holidays: Iterable[date] = ()) -> str:
     return {5: "Saturday", 6: "Sunday"}.get(day.weekday(), "weekday")
 
 
-def _wall_seconds(moment: datetime) -> int:
-    """Wall-clock seconds since local midnight of the moment's own date."""
-    return int((moment - datetime.combine(moment.date(), time(), moment.tzinfo)).total_seconds())
+def earliest_wall_seconds(moment: datetime, day: date, tz: ZoneInfo) -> int:
+    """The first time of `day` not before `moment`: wall-clock seconds since local midnight,
+    read as `Plan.local_time` reads them.
+
+    A wall-clock time in the hour repeated when the clocks go back means its first pass, so a
+    moment in the second pass is reached only where the repeated hour ends.
+    """
+    local = moment.astimezone(tz)
+    midnight = datetime.combine(day, time(), tz)
+    seconds = int((local - midnight).total_seconds())  # one tzinfo: wall-clock difference
+    repeated = local.replace(fold=0).utcoffset() - local.utcoffset()  # > 0 in a second pass
+    last = seconds + int(repeated.total_seconds())
+    while seconds < last:  # the first wall-clock time whose first pass is not before moment
+        middle = (seconds + last) // 2
+        if (midnight + timedelta(seconds=middle)).astimezone(UTC) >= moment.astimezone(UTC):
+            last = middle
+        else:
+            seconds = middle + 1
+    return seconds

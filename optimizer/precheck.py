@@ -123,6 +123,11 @@ def _screen_visit(
             f"borrower may be visited ({span(hours) if hours else 'none'}); agree a new time.",
         )
     pool = [t for t, team in enumerate(teams) if team.max_visits != 0]
+    if not pool:
+        return out(
+            ReasonCode.AGENT_NOT_AVAILABLE,
+            "No agent can take visits today (the plan's notes say why); add or fix an agent.",
+        )
     skilled = [t for t in pool if visit.required_skills <= teams[t].skills]
     if not skilled:
         have = set().union(*(teams[t].skills for t in pool)) if pool else set()
