@@ -13,11 +13,24 @@ from pathlib import Path
 import click
 
 import geo
+from doorstep.cli_common import (
+    KnownError,
+    actor_name,
+    load_settings,
+    open_database,
+    parse_day,
+    parse_timezone,
+)
+from doorstep.contact import PolicyDay, apply_policy, region_holidays
 from doorstep.csvio import DayInput, check_in_area, read_day
+from doorstep.db.days import UnknownRegionError
 from doorstep.errors import InputError, InputProblem
 from doorstep.export import plan_csv, plan_geojson, summary_text, write_atomic, write_plan
+from doorstep.history import read_history
 from doorstep.planning import DayPlan, PlanInvalidError, plan_day
-from doorstep.settings import Settings, check_timezone
+from doorstep.policies import resolve_policy
+from doorstep.settings import Settings
+from doorstep.stored_plans import ConcurrentPlanError, prepare, save
 from optimizer import SolverTimeoutError
 
 SAMPLE_FOLDER = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -26,15 +39,10 @@ OUTSIDE_NETWORK_MARGIN_M = 2000.0
 DETERMINISTIC_SOLUTIONS = 100
 """Improving solutions after which `--deterministic` stops: well inside the default time
 limit on the sample day, so the count, not the clock, ends the search."""
+SAMPLE_REGION = "helsinki-sample"
+SAMPLE_TIMEZONE = "Europe/Helsinki"
 
-
-class KnownError(click.ClickException):
-    """An error the user can fix; printed as one message, exit code 1."""
-
-    exit_code = 1
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"doorstep: error: {self.format_message()}", err=True)
+__all__ = ["KnownError", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,27 +59,9 @@ def main(verbose: bool) -> None:
     )
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise KnownError(str(exc)) from None
-
-
-def _day(ctx: click.Context, param: click.Parameter, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
-
-
-def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return check_timezone(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+_settings = load_settings
+_day = parse_day
+_timezone = parse_timezone
 
 
 network_option = click.option(
@@ -85,39 +75,57 @@ network_option = click.option(
 
 @main.command()
 @click.option(
+    "--region",
+    default="",
+    help="Plan this region from the database and store the plan there; with --visits, only "
+    "the region name written into the plan [default: the network's].",
+)
+@click.option(
     "--visits",
     "visits_path",
-    required=True,
     type=click.Path(path_type=Path),
-    help="visits.csv (format: README, 'Input files').",
+    help="Plan from files instead: visits.csv (format: docs/input-files.md).",
 )
 @click.option(
     "--agents",
     "agents_path",
-    required=True,
     type=click.Path(path_type=Path),
-    help="agents.csv (format: README, 'Input files').",
+    help="With --visits: agents.csv.",
+)
+@click.option(
+    "--history",
+    "history_path",
+    type=click.Path(path_type=Path),
+    help="With --visits: history.csv, the contacts the policy counts.",
+)
+@click.option(
+    "--policy",
+    help="With --visits: contact policy layers, e.g. 'cn' or 'us+acme' [default: "
+    "DOORSTEP_POLICY or cn]. Stored regions use their own.",
+)
+@click.option(
+    "--country",
+    help="With --visits: ISO country code whose public holidays the policy uses, e.g. FI.",
 )
 @click.option("--day", required=True, callback=_day, help="The day to plan, YYYY-MM-DD.")
 @click.option(
     "--out",
     "out_path",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Where to write the plan JSON.",
+    help="Write the plan JSON here (required with --visits).",
 )
 @network_option
 @click.option(
     "--timezone",
     callback=_timezone,
-    help="The region's IANA time zone [default: DOORSTEP_TIMEZONE or Europe/Helsinki].",
+    help="With --visits: the region's IANA time zone [default: DOORSTEP_TIMEZONE or "
+    "Europe/Helsinki].",
 )
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0.5),
     help="Solver seconds [default: DOORSTEP_TIME_LIMIT or 20].",
 )
-@click.option("--region", default="", help="Region name written into the plan [default: network].")
 @click.option(
     "--geojson",
     "geojson_path",
@@ -132,7 +140,8 @@ network_option = click.option(
     default=1,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Visits a borrower may receive in the day, unless visits.csv says otherwise.",
+    help="With --visits: visits a borrower may receive in the day, unless visits.csv says "
+    "otherwise (the policy may allow fewer).",
 )
 @click.option(
     "--deterministic",
@@ -140,38 +149,74 @@ network_option = click.option(
     help="Stop after a fixed number of improving solutions: the same plan every run.",
 )
 def plan(
-    visits_path: Path,
-    agents_path: Path,
+    region: str,
+    visits_path: Path | None,
+    agents_path: Path | None,
+    history_path: Path | None,
+    policy: str | None,
+    country: str | None,
     day: date,
-    out_path: Path,
+    out_path: Path | None,
     network: str,
     timezone: str | None,
     time_limit: float | None,
-    region: str,
     geojson_path: Path | None,
     csv_path: Path | None,
     max_visits_per_borrower: int,
     deterministic: bool,
 ) -> None:
-    """Plan one region-day from visits.csv and agents.csv and write the plan JSON.
+    """Plan one region-day under its contact policy.
+
+    From the database: `doorstep plan --region R --day D` reads the region's visits, agents
+    and contact history, and stores the plan as the region-day's current plan (replacing the
+    previous one whole). From files: `doorstep plan --visits visits.csv --agents agents.csv
+    [--history history.csv] --day D --out plan.json`.
 
     Every input problem is listed with its file, row and field, and nothing is written.
     Every plan written has passed the independent validator.
-
-    Example: doorstep plan --visits visits.csv --agents agents.csv --day 2026-11-24
-    --out plan.json
     """
     settings = _settings()
-    day_plan = _plan(
+    limit = time_limit or settings.time_limit
+    if visits_path is None:
+        stray = [
+            name
+            for name, value in (
+                ("--agents", agents_path),
+                ("--history", history_path),
+                ("--policy", policy),
+                ("--country", country),
+                ("--timezone", timezone),
+            )
+            if value is not None
+        ]
+        if not region:
+            raise click.UsageError("give --region (plan from the database) or --visits/--agents")
+        if stray:
+            raise click.UsageError(f"{', '.join(stray)} only go with --visits")
+        day_plan = _plan_stored(settings, region, day, limit, deterministic)
+        click.echo(summary_text(day_plan))
+        click.echo(f"stored as the current plan of {region} on {day.isoformat()}")
+        if out_path is not None:
+            _write_outputs(day_plan, out_path, geojson_path, csv_path)
+            click.echo(f"plan: {out_path}")
+        return
+    if agents_path is None or out_path is None:
+        raise click.UsageError("--visits needs --agents and --out too")
+    day_input = _read_files(visits_path, agents_path, max_visits_per_borrower)
+    zone = timezone or settings.timezone
+    policy_day = _file_policy(
+        day_input, history_path, policy or settings.policy, settings, day, zone, country
+    )
+    day_plan = _route(
         settings,
-        visits_path,
-        agents_path,
+        day_input,
+        policy_day,
+        files=(visits_path.name, agents_path.name),
         day=day,
         network_source=network,
-        timezone=timezone or settings.timezone,
-        time_limit=time_limit or settings.time_limit,
+        timezone=zone,
+        time_limit=limit,
         region=region,
-        max_visits_per_borrower=max_visits_per_borrower,
         deterministic=deterministic,
     )
     _write_outputs(day_plan, out_path, geojson_path, csv_path)
@@ -201,23 +246,51 @@ def plan(
     help="Solver seconds [default: DOORSTEP_TIME_LIMIT or 20].",
 )
 def demo(day: date, out_dir: Path, time_limit: float | None) -> None:
-    """Plan the bundled sample day in central Helsinki and print where to look."""
+    """Plan the bundled sample day in central Helsinki through the database, under the
+    default contact policy, and print where to look.
+
+    Creates or upgrades the database (DOORSTEP_DATABASE_URL), adds the region
+    helsinki-sample, imports data/sample (agents, visits for --day, contact history) and
+    plans it. Running it again changes nothing but the plan.
+    """
+    from doorstep.db.engine import DatabaseUnavailable, safe_url
+    from doorstep.db.migrate import upgrade
+    from doorstep.importer import import_files
+    from doorstep.regions import upsert_region
+
     settings = _settings()
-    day_plan = _plan(
-        settings,
-        SAMPLE_FOLDER / "visits.csv",
-        SAMPLE_FOLDER / "agents.csv",
-        day=day,
-        network_source="sample",
-        timezone="Europe/Helsinki",
-        time_limit=time_limit or settings.time_limit,
-        region="helsinki-sample",
-        max_visits_per_borrower=1,
-        deterministic=False,
+    try:
+        upgrade(settings.database_url)
+    except (DatabaseUnavailable, ValueError) as exc:
+        raise KnownError(str(exc)) from None
+    engine = open_database(settings)
+    upsert_region(
+        engine,
+        SAMPLE_REGION,
+        name="Helsinki sample",
+        timezone=SAMPLE_TIMEZONE,
+        country="FI",
+        policy=settings.policy,
+        network="sample",
     )
+    files = [SAMPLE_FOLDER / f"{kind}.csv" for kind in ("agents", "visits", "history")]
+    try:
+        reports = import_files(
+            engine,
+            [f for f in files if f.exists()],
+            region_id=SAMPLE_REGION,
+            day=day,
+            actor=actor_name(),
+        )
+    except InputError as exc:
+        raise KnownError(str(exc)) from None
+    for report in reports:
+        click.echo(f"imported {report}")
+    day_plan = _plan_stored(settings, SAMPLE_REGION, day, time_limit or settings.time_limit, False)
     out_path = out_dir / "plan.json"
     _write_outputs(day_plan, out_path, out_dir / "plan.geojson", out_dir / "plan.csv")
     click.echo(summary_text(day_plan))
+    click.echo(f"database: {safe_url(engine)} (region {SAMPLE_REGION}, day {day.isoformat()})")
     click.echo(f"plan JSON: {out_path}")
     click.echo(
         f"also: {out_dir / 'plan.geojson'} (open in any GIS or geojson.io), {out_dir / 'plan.csv'}"
@@ -234,17 +307,41 @@ def demo(day: date, out_dir: Path, time_limit: float | None) -> None:
 )
 @network_option
 @click.option("--visits", "num_visits", default=120, show_default=True, type=click.IntRange(min=10))
-@click.option("--agents", "num_agents", default=12, show_default=True, type=click.IntRange(min=4))
+@click.option(
+    "--agents",
+    "num_agents",
+    type=click.IntRange(min=4),
+    help="Number of agents [default: 25 with --pairs (12 crews), 12 with --solo; --pairs needs 7].",
+)
+@click.option(
+    "--pairs/--solo",
+    default=True,
+    show_default=True,
+    help="Every team a crew of two (one of three), as the default policy cn needs; or most "
+    "agents alone.",
+)
 @click.option("--seed", default=7, show_default=True, type=int)
-def sample(out_dir: Path, network: str, num_visits: int, num_agents: int, seed: int) -> None:
-    """Generate a realistic, deterministic sample day on any road network."""
+def sample(
+    out_dir: Path, network: str, num_visits: int, num_agents: int | None, pairs: bool, seed: int
+) -> None:
+    """Generate a realistic, deterministic sample day on any road network: visits.csv,
+    agents.csv and history.csv."""
     from doorstep.sample import generate_day, write_sample
 
     settings = _settings()
     road_network = _load_network(network, settings)
-    day = generate_day(road_network.graphs, num_visits=num_visits, num_agents=num_agents, seed=seed)
-    visits_path, agents_path = write_sample(day, out_dir)
-    click.echo(f"wrote {visits_path} and {agents_path}")
+    try:
+        day = generate_day(
+            road_network.graphs,
+            num_visits=num_visits,
+            num_agents=num_agents,
+            pairs=pairs,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise KnownError(str(exc)) from None
+    visits_path, agents_path, history_path = write_sample(day, out_dir)
+    click.echo(f"wrote {visits_path}, {agents_path} and {history_path}")
 
 
 def _load_network(source: str, settings: Settings) -> geo.RoadNetwork:
@@ -256,29 +353,92 @@ def _load_network(source: str, settings: Settings) -> geo.RoadNetwork:
         raise KnownError(f"road network {source!r}: {exc}") from None
 
 
-def _plan(
+def _read_files(visits_path: Path, agents_path: Path, max_visits_per_borrower: int) -> DayInput:
+    try:
+        return read_day(
+            visits_path, agents_path, default_max_visits_per_borrower=max_visits_per_borrower
+        )
+    except InputError as exc:
+        raise KnownError(str(exc)) from None
+
+
+def _file_policy(
+    day_input: DayInput,
+    history_path: Path | None,
+    policy_spec: str,
     settings: Settings,
-    visits_path: Path,
-    agents_path: Path,
+    day: date,
+    timezone: str,
+    country: str | None,
+) -> PolicyDay:
+    """The contact policy applied to a day read from files."""
+    try:
+        resolved = resolve_policy(policy_spec, settings.policy_dir)
+        holidays = region_holidays(country, None, {day.year})
+    except ValueError as exc:
+        raise KnownError(str(exc)) from None
+    history = []
+    if history_path is not None:
+        try:
+            history = [record.contact_event for record in read_history(history_path)]
+        except InputError as exc:
+            raise KnownError(str(exc)) from None
+    return apply_policy(
+        day_input, resolved.policy, history, day=day, timezone=timezone, holidays=holidays
+    )
+
+
+def _plan_stored(
+    settings: Settings, region: str, day: date, time_limit: float, deterministic: bool
+) -> DayPlan:
+    """Plan a stored region-day and store the plan."""
+    engine = open_database(settings)
+    try:
+        prepared, stored = prepare(engine, region, day, policy_dir=settings.policy_dir)
+    except (UnknownRegionError, ValueError) as exc:
+        raise KnownError(str(exc)) from None
+    if not stored.visits:
+        raise KnownError(
+            f"region {region} has no open visits on {day.isoformat()}; import them with "
+            f"`doorstep import visits.csv --region {region} --day {day.isoformat()}`"
+        )
+    day_plan = _route(
+        settings,
+        stored,
+        prepared.policy_day,
+        files=("visits", "agents"),
+        day=day,
+        network_source=prepared.network,
+        timezone=prepared.timezone,
+        time_limit=time_limit,
+        region=region,
+        deterministic=deterministic,
+    )
+    try:
+        save(engine, prepared, day_plan, actor=actor_name())
+    except (ConcurrentPlanError, ValueError) as exc:
+        raise KnownError(f"plan not stored: {exc}") from None
+    return day_plan
+
+
+def _route(
+    settings: Settings,
+    day_input: DayInput,
+    policy_day: PolicyDay,
     *,
+    files: tuple[str, str],
     day: date,
     network_source: str,
     timezone: str,
     time_limit: float,
     region: str,
-    max_visits_per_borrower: int,
     deterministic: bool,
 ) -> DayPlan:
-    try:
-        day_input = read_day(
-            visits_path, agents_path, default_max_visits_per_borrower=max_visits_per_borrower
-        )
-    except InputError as exc:
-        raise KnownError(str(exc)) from None
+    """Load the road network, check the day lies on it, route and validate."""
     clock = time.perf_counter()
     network = _load_network(network_source, settings)
     load_seconds = time.perf_counter() - clock
-    _check_area(day_input, network, visits_path, agents_path)
+    _check_area(day_input, network, *files)
     try:
         day_plan = plan_day(
             day_input,
@@ -290,6 +450,7 @@ def _plan(
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
             max_snap_m=settings.max_snap_m,
             cache_dir=settings.cache_dir / "matrices",
+            policy_day=policy_day,
         )
     except SolverTimeoutError as exc:
         raise KnownError(f"{exc} (--time-limit or DOORSTEP_TIME_LIMIT)") from None
@@ -299,13 +460,15 @@ def _plan(
     return dataclasses.replace(day_plan, timings=timings)
 
 
-def _check_area(day_input: DayInput, network: geo.RoadNetwork, visits: Path, agents: Path) -> None:
+def _check_area(
+    day_input: DayInput, network: geo.RoadNetwork, visits_file: str, agents_file: str
+) -> None:
     bounds = network.bounds()
     problems: list[InputProblem] = check_in_area(
         day_input,
         lambda lat, lon: bounds.contains(lat, lon, margin_m=OUTSIDE_NETWORK_MARGIN_M),
-        visits_file=visits.name,
-        agents_file=agents.name,
+        visits_file=visits_file,
+        agents_file=agents_file,
     )
     if problems:
         raise KnownError(str(InputError(problems)))
@@ -321,6 +484,15 @@ def _write_outputs(
         write_atomic(geojson_path, json.dumps(plan_geojson(day_plan), ensure_ascii=False))
     if csv_path is not None:
         write_atomic(csv_path, plan_csv(day_plan))
+
+
+from doorstep.db.cli import db  # noqa: E402  (the `db` group; it imports KnownError lazily)
+
+main.add_command(db)
+from doorstep.cli_data import import_command, region  # noqa: E402
+
+main.add_command(region)
+main.add_command(import_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,9 +65,10 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def runner(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose settings point at the module's cache."""
+def runner(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose settings point at the module's cache and a test's own database."""
     monkeypatch.setenv("DOORSTEP_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{tmp_path / 'doorstep.db'}")
     return CliRunner()
 
 
@@ -78,7 +79,10 @@ def demo_plan(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     result = CliRunner().invoke(
         main,
         ["demo", "--out", str(out), "--time-limit", "3"],
-        env={"DOORSTEP_CACHE_DIR": str(cache_dir)},
+        env={
+            "DOORSTEP_CACHE_DIR": str(cache_dir),
+            "DOORSTEP_DATABASE_URL": f"sqlite:///{out / 'doorstep.db'}",
+        },
     )
     assert result.exit_code == 0, result.output
     assert f"plan JSON: {out / 'plan.json'}" in result.output
@@ -123,15 +127,26 @@ def test_demo_writes_a_complete_plan(demo_plan: dict) -> None:
 
 
 def test_demo_keeps_every_keepable_appointment(demo_plan: dict) -> None:
-    """Appointments are only ever left out for a pre-check reason, never crowded out."""
+    """Appointments are only ever left out for a pre-check reason or by the contact policy
+    (the sample's history blocks some borrowers), never crowded out."""
     kinds = {}
     with (SAMPLE_FOLDER / "visits.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             kinds[row["visit_id"]] = row["kind"]
     for item in demo_plan["unassigned"]:
         if kinds[item["visit_id"]] == "appointment":
-            assert item["reason_code"] in PRECHECK_REASONS, item
+            assert item["reason_code"] in PRECHECK_REASONS | {"contact_policy"}, item
         assert item["reason"]
+
+
+def test_demo_shows_the_contact_policy_at_work(demo_plan: dict) -> None:
+    """The sample's history and flags make the default policy exclude a few visits, each with
+    a reason naming the policy and the contact's date (or the flag)."""
+    excluded = [u for u in demo_plan["unassigned"] if u["reason_code"] == "contact_policy"]
+    assert 3 <= len(excluded) <= 10
+    for item in excluded:
+        assert "policy cn" in item["reason"], item
+        assert "2026-11-" in item["reason"] or "do_not_visit" in item["reason"], item
 
 
 def test_demo_unassigned_cover_the_sample_reasons(demo_plan: dict) -> None:
@@ -175,6 +190,27 @@ def test_plan_command_writes_json_geojson_and_csv(runner: CliRunner, tmp_path: P
     assert again.exit_code == 0
     second = json.loads(out.read_text(encoding="utf-8"))
     assert [r["stops"] for r in second["routes"]] == [r["stops"] for r in document["routes"]]
+
+
+def test_sample_command_writes_the_three_files(runner: CliRunner, tmp_path: Path) -> None:
+    """`doorstep sample` writes visits, agents and history; crews by default, --solo alone."""
+    result = runner.invoke(
+        main, ["sample", "--out", str(tmp_path / "pairs"), "--visits", "10", "--agents", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("visits.csv", "agents.csv", "history.csv"):
+        assert (tmp_path / "pairs" / name).exists(), name
+    with (tmp_path / "pairs" / "agents.csv").open(encoding="utf-8") as handle:
+        assert all(row["crew_id"] for row in csv.DictReader(handle))
+    solo = runner.invoke(
+        main,
+        ["sample", "--out", str(tmp_path / "solo"), "--visits", "10", "--solo", "--agents", "4"],
+    )
+    assert solo.exit_code == 0, solo.output
+    with (tmp_path / "solo" / "agents.csv").open(encoding="utf-8") as handle:
+        assert sum(not row["crew_id"] for row in csv.DictReader(handle)) == 2
+    few = runner.invoke(main, ["sample", "--out", str(tmp_path / "few"), "--agents", "6"])
+    assert few.exit_code == 1 and "num_agents 6 must be at least 7" in few.output
 
 
 def test_bad_rows_exit_1_and_write_nothing(runner: CliRunner, tmp_path: Path) -> None:
