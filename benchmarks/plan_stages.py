@@ -1,9 +1,9 @@
 """Time each stage of planning a region-day, from files to a validated plan.
 
 Run: `.venv/bin/python -m benchmarks.plan_stages [--time-limit S]`. Plans the bundled sample
-day (central Helsinki, 120 visits, 12 agents) and, when `../shared/osm/andorra.osm.pbf` is
-present, a generated 500-visit, 60-agent day on Andorra; prints a Markdown table and writes it to
-`benchmarks/results/plan_stages.md`.
+day (central Helsinki, 120 visits, 25 agents in 12 crews) and, when
+`../shared/osm/andorra.osm.pbf` is present, a generated 500-visit, 60-agent solo day on Andorra;
+prints a Markdown table and writes it to `benchmarks/results/plan_stages.md`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def run_case(
     load = time.perf_counter() - clock
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="doorstep-bench-"))
-        day = generate_day(network.graphs, num_visits=num_visits, num_agents=num_agents)
+        day = generate_day(
+            network.graphs, num_visits=num_visits, num_agents=num_agents, pairs=False
+        )
         write_sample(day, folder)
     clock = time.perf_counter()
     day_input = read_day(folder / "visits.csv", folder / "agents.csv")
@@ -69,7 +71,7 @@ def main() -> None:
                 None,
                 ROOT / "data" / "sample",
                 120,
-                12,
+                25,
                 args.time_limit,
                 cache,
             )

@@ -10,18 +10,29 @@ tens of kilometres.
 The day is loaded like a real one: most agreed appointments can be kept and most flexible
 visits served, but not every one. It also holds exactly one visit that no plan can serve for
 each reason the pre-check can state (see `SampleDay.expected_unassigned`), each set up so that
-only that reason applies. `write_sample` writes the day as visits.csv and agents.csv.
+only that reason applies.
+
+With `pairs` (the default, as the default contact policy `cn` needs two agents on every home
+visit) every team is a crew: pairs, and one crew of three (a trainee along) so that a visit
+needing three agents can lack a crew. Without it most agents work alone, as before.
+
+Every day also has a contact history (`SampleDay.history`): recent visits that block a
+borrower under a policy with 7 days between visits, one visit exactly 7 days before, calls and
+messages, older visits; one borrower is flagged `do_not_visit`, and every appointment records
+when it was agreed. `write_sample` writes visits.csv, agents.csv and history.csv.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import networkx as nx
 import numpy as np
@@ -29,6 +40,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from doorstep.history import HistoryRecord
 from optimizer.model import (
     Agent,
     BorrowerRule,
@@ -50,6 +62,13 @@ SAMPLE_TIMEZONE = "Europe/Helsinki"
 
 MIN_VISITS = 10
 MIN_AGENTS = 4
+MIN_PAIR_AGENTS = 7
+"""With `pairs`: a crew of three and two pairs (one of them part-time)."""
+DEFAULT_PAIR_AGENTS = 25
+"""With `pairs`: 12 crews, 11 pairs and a crew of three."""
+DEFAULT_SOLO_AGENTS = 12
+"""Without `pairs`: 10 lone agents and a pair."""
+BLOCKING_FLAG = "do_not_visit"
 
 _EARTH_RADIUS_M = 6_371_008.8
 _SNAP_TOLERANCE_M = 30.0
@@ -91,6 +110,32 @@ _PROFILES: tuple[frozenset[str], ...] = tuple(
 _CREW_SLOTS = ((1, 2), (13, 14))
 """Agent indices that form crews (lead first); the second crew exists from 24 agents on."""
 _PART_TIMER = 3
+
+# With `pairs`: the members' profiles of each crew, lead first (pairs cycled for more crews).
+# Every agent but one speaks Finnish, and most crews have a senior. The crew of three (a
+# trainee along) speaks no Swedish, Russian or Estonian, so a visit that needs three agents
+# and one of those languages has no crew: only pairs speak them.
+_TRIO_PROFILES: tuple[frozenset[str], ...] = tuple(
+    frozenset(p) for p in (("lang:fi", "lang:en", "senior"), ("lang:fi", "lang:en"), ("lang:fi",))
+)
+_PAIR_PROFILES: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(frozenset(p) for p in pair)
+    for pair in (
+        (("lang:fi", "lang:sv", "lang:en", "senior"), ("lang:sv", "lang:en")),
+        (("lang:fi", "lang:en"), ("lang:fi", "lang:en")),  # part-time, mornings only
+        (("lang:fi", "lang:ru", "lang:en", "senior"), ("lang:fi", "lang:en")),
+        (("lang:fi", "lang:sv", "lang:en"), ("lang:fi", "senior")),
+        (("lang:fi", "lang:et", "lang:en", "senior"), ("lang:fi", "lang:sv")),
+        (("lang:fi", "lang:ru", "senior"), ("lang:fi", "lang:en")),
+        (("lang:fi", "lang:et", "lang:en"), ("lang:fi", "lang:en", "senior")),
+        (("lang:fi", "lang:sv", "lang:en"), ("lang:fi",)),
+        (("lang:fi", "lang:en"), ("lang:fi", "lang:ru")),
+        (("lang:fi", "lang:sv", "senior"), ("lang:fi", "lang:en")),
+        (("lang:fi", "lang:et"), ("lang:fi", "lang:en", "senior")),
+    )
+)
+_PART_TIME_PAIR = 1
+"""Index among the pairs of the crew that works mornings only."""
 _LANGUAGES = (
     ("lang:fi", 0.74),
     ("lang:sv", 0.11),
@@ -195,6 +240,15 @@ class SampleDay:
     `expected_unassigned` maps the id of each visit that no plan can serve to the
     `ReasonCode` value the pre-check gives it. Besides those, one visit of each borrower who
     has two visits today must stay out (the borrower cap is one visit a day).
+
+    `history` holds the borrowers' earlier contacts; `agreed_at` maps every appointment's id
+    to when it was agreed (aware, in the day's time zone), `borrower_flags` the flagged
+    borrowers to their flags. `expected_excluded` maps the id of each visit that a contact
+    policy like the default `cn` (7 days between visits, attempts counted, calls and messages
+    not, `do_not_visit` blocks) excludes to what its reason names: the ISO date of the
+    borrower's last visit, or the flag. `earliest_starts` maps the id of each visit whose
+    borrower was visited exactly 7 days before to the earliest start (seconds since local
+    midnight) such a policy leaves it.
     """
 
     visits: tuple[Visit, ...]
@@ -205,6 +259,11 @@ class SampleDay:
     names: Mapping[str, str]
     start_labels: Mapping[str, str]
     expected_unassigned: Mapping[str, str]
+    history: tuple[HistoryRecord, ...]
+    agreed_at: Mapping[str, datetime]
+    borrower_flags: Mapping[str, frozenset[str]]
+    expected_excluded: Mapping[str, str]
+    earliest_starts: Mapping[str, int]
     day: date = SAMPLE_DAY
     timezone: str = SAMPLE_TIMEZONE
 
@@ -221,7 +280,8 @@ def generate_day(
     graphs: Mapping[str, nx.MultiDiGraph],
     *,
     num_visits: int = 120,
-    num_agents: int = 12,
+    num_agents: int | None = None,
+    pairs: bool = True,
     seed: int = 7,
     day: date = SAMPLE_DAY,
     timezone: str = SAMPLE_TIMEZONE,
@@ -234,7 +294,13 @@ def generate_day(
         Road graph per travel mode ("drive", "bike", "walk"; at least one). Borrowers live at
         nodes of the drive graph (or of the only graph given) that every mode can reach.
     num_visits, num_agents
-        Size of the day; at least 10 visits (8 of them cannot be served) and 4 agents.
+        Size of the day; at least 10 visits (8 of them cannot be served) and 4 agents (7 with
+        `pairs`). `num_agents` defaults to 25 with `pairs` (12 crews), else 12.
+    pairs
+        Every team a crew that visits together: pairs, and one crew of three (a trainee
+        along; two such crews when `num_agents` is even). Each crew member shares the lead's
+        start, end, shift, breaks and mode and brings their own skills. Without it, agents
+        work alone but for one pair (two from 24 agents on).
     seed
         The same seed and graphs give the same day.
     day, timezone
@@ -245,31 +311,47 @@ def generate_day(
     ValueError
         Too few visits or agents, no usable graph, or a graph too small to place the day on.
     """
+    if num_agents is None:
+        num_agents = DEFAULT_PAIR_AGENTS if pairs else DEFAULT_SOLO_AGENTS
     if num_visits < MIN_VISITS:
         msg = f"num_visits {num_visits} must be at least {MIN_VISITS}"
         raise ValueError(msg)
-    if num_agents < MIN_AGENTS:
-        msg = f"num_agents {num_agents} must be at least {MIN_AGENTS}"
+    least = MIN_PAIR_AGENTS if pairs else MIN_AGENTS
+    if num_agents < least:
+        msg = f"num_agents {num_agents} must be at least {least}" + (
+            " when every team is a crew" if pairs else ""
+        )
         raise ValueError(msg)
     modes = [m.value for m in TravelMode if m.value in graphs]
     if not modes:
         msg = f"graphs has none of the modes drive, bike, walk (got {sorted(graphs)})"
         raise ValueError(msg)
-    return _Generator(graphs, modes, num_visits, num_agents, seed, day, timezone).run()
+    generator = _Generator(graphs, modes, num_visits, num_agents, seed, day, timezone)
+    return generator.run(pairs=pairs)
 
 
-def write_sample(day: SampleDay, folder: Path) -> tuple[Path, Path]:
-    """Write the day as `folder`/visits.csv and `folder`/agents.csv; return both paths."""
+def write_sample(day: SampleDay, folder: Path) -> tuple[Path, Path, Path]:
+    """Write the day as `folder`/visits.csv, agents.csv and history.csv; return the paths."""
     from doorstep.csvio import write_agents_csv, write_visits_csv
+    from doorstep.history import write_history_csv
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     visits_path, agents_path = folder / "visits.csv", folder / "agents.csv"
-    write_visits_csv(visits_path, day.visits, addresses=day.addresses, borrowers=day.borrowers)
+    history_path = folder / "history.csv"
+    write_visits_csv(
+        visits_path,
+        day.visits,
+        addresses=day.addresses,
+        borrowers=day.borrowers,
+        agreed_at=day.agreed_at,
+        borrower_flags=day.borrower_flags,
+    )
     write_agents_csv(
         agents_path, day.agents, day.crews, names=day.names, start_labels=day.start_labels
     )
-    return visits_path, agents_path
+    write_history_csv(day.history, history_path)
+    return visits_path, agents_path, history_path
 
 
 # --- geometry ---------------------------------------------------------------------------
@@ -473,6 +555,17 @@ class _Draft:
     latlon: tuple[float, float] | None = None
 
 
+@dataclass(frozen=True)
+class _Contacts:
+    """The contact history and what it means for the day (see `SampleDay`)."""
+
+    history: tuple[HistoryRecord, ...]
+    agreed_at: dict[str, datetime]
+    flags: dict[str, frozenset[str]]
+    excluded: dict[str, str]
+    earliest: dict[str, int]
+
+
 @dataclass
 class _Borrower:
     node: int | None
@@ -493,6 +586,7 @@ class _Generator:
         timezone: str,
     ) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.modes = modes
         self.num_visits = num_visits
         self.num_agents = num_agents
@@ -600,8 +694,8 @@ class _Generator:
 
     # -- agents ----------------------------------------------------------------------
 
-    def _mode_counts(self) -> dict[str, int]:
-        n = self.num_agents
+    def _mode_counts(self, n: int) -> dict[str, int]:
+        """How many of `n` teams use each mode."""
         # On a large region walking reaches little, so most agents drive.
         shares = (
             {"drive": 0.42, "bike": 0.33, "walk": 0.25}
@@ -646,7 +740,7 @@ class _Generator:
         part_timer = _PART_TIMER if _PART_TIMER < n else None
 
         # Modes: crews drive, the part-timer walks (lives nearby), the rest shuffled.
-        counts = self._mode_counts()
+        counts = self._mode_counts(n)
         fixed = {k: "drive" if "drive" in counts else self.modes[0] for k in crew_of}
         if part_timer is not None:
             fixed[part_timer] = "walk" if "walk" in counts else self.modes[-1]
@@ -760,7 +854,6 @@ class _Generator:
             Crew(id=f"C{j + 1}", agent_ids=(ids[lead], ids[member]))
             for j, (lead, member) in enumerate(crew_slots)
         ]
-        self.part_timer = ids[part_timer] if part_timer is not None else None
         self.teams = [
             _Team(
                 (ids[lead], ids[member]),
@@ -777,6 +870,143 @@ class _Generator:
             for k in range(n)
             if k not in crew_of
         ]
+        self.part_time = next(
+            (t for t in self.teams if part_timer is not None and t.agent_ids == (ids[part_timer],)),
+            None,
+        )
+
+    def _pair_agents(self) -> None:
+        """Every team a crew: pairs, and a crew of three (two when the agents are even).
+
+        A crew is built like a lone agent (mode, office or home, shift, breaks, caps on the
+        lead); its other members share the lead's start, end, shift, breaks and mode.
+        """
+        n = self.num_agents
+        num_pairs = (n - 3) // 2 if n % 2 else (n - 6) // 2
+        sizes = [3] + [2] * num_pairs + ([] if n % 2 else [3])
+        num_teams = len(sizes)
+        width = max(2, len(str(n)))
+        ids = [f"A{k + 1:0{width}d}" for k in range(n)]
+        members: list[list[int]] = []
+        for size in sizes:
+            first = sum(len(m) for m in members)
+            members.append(list(range(first, first + size)))
+        pair_slots = [j for j, size in enumerate(sizes) if size == 2]
+        part_time = pair_slots[min(_PART_TIME_PAIR, len(pair_slots) - 1)]
+        profiles: list[frozenset[str]] = []
+        for j, size in enumerate(sizes):
+            rows = (
+                _TRIO_PROFILES
+                if size == 3
+                else _PAIR_PROFILES[pair_slots.index(j) % len(_PAIR_PROFILES)]
+            )
+            profiles += rows
+
+        # Modes: crews of three drive, the part-time crew walks (lives nearby), the rest
+        # shuffled in the shares lone agents have.
+        counts = self._mode_counts(num_teams)
+        drive = "drive" if "drive" in counts else self.modes[0]
+        fixed = {j: drive for j, size in enumerate(sizes) if size == 3}
+        fixed[part_time] = "walk" if "walk" in counts else self.modes[-1]
+        for mode in fixed.values():
+            counts[mode] -= 1
+        pool = [m for m, c in counts.items() for _ in range(max(c, 0))]
+        self.rng.shuffle(pool)
+        modes = [
+            fixed[j] if j in fixed else pool.pop() if pool else self.modes[0]
+            for j in range(num_teams)
+        ]
+
+        num_offices = min(3, max(2, round(n / 5))) + (n >= 30)
+        offices = self._offices(num_offices)
+        self.office_labels = self._office_labels(offices)
+
+        # Shifts as lone agents have them; two crews at least start at 08:00.
+        early_starts = (480, 480, 480, 495, 510, 510, 540)
+        late_starts = (495, 510, 510, 540, 540, 570)
+        regular = [j for j in range(num_teams) if sizes[j] == 2 and j != part_time]
+        first_two = [j for j in regular if modes[j] != "drive"][:2]
+        if len(first_two) < 2:
+            first_two = regular[:2]
+        shifts: list[tuple[int, int]] = []
+        for j in range(num_teams):
+            if j == part_time:
+                shifts.append((8 * 60, 12 * 60))
+                continue
+            start = self.rng.choice(late_starts if modes[j] == "drive" else early_starts)
+            if j in first_two:
+                start = 8 * 60
+            shifts.append((start, start + self.rng.choice((480, 510, 540))))
+
+        names = self._names(profiles)
+        num_elsewhere = max(1, round(0.15 * num_teams))
+        ends_elsewhere = set(self.rng.sample(regular, min(num_elsewhere, len(regular))))
+
+        agents: list[Agent] = []
+        self.names = {}
+        self.start_labels = {}
+        self.crews = []
+        self.teams = []
+        for j, team in enumerate(members):
+            mode, shift = modes[j], shifts[j]
+            office = self.rng.choice(offices)
+            at_home = j == part_time or (
+                sizes[j] == 2 and mode != "walk" and self.rng.random() < 0.3
+            )
+            if at_home:
+                start = self._pick(self._near(office, _MODE_REACH_M[mode]))
+                label = "home"
+            else:
+                start, label = office, self.office_labels[office]
+            end = start
+            if j in ends_elsewhere:
+                end = office if at_home else self._pick(self._near(office, _MODE_REACH_M[mode]))
+            breaks: list[Break] = []
+            if shift[1] - shift[0] >= 6 * 60:
+                lunch = self.rng.choice((11 * 60, 11 * 60 + 30, 11 * 60 + 30, 12 * 60))
+                breaks.append(Break(_tw(lunch, lunch + 120), _s(30)))
+                if self.rng.random() < 0.25:
+                    breaks.append(Break(_tw(14 * 60 + 30, 16 * 60), _s(15)))
+            elif shift[1] - shift[0] >= 4 * 60:
+                breaks.append(Break(_tw(shift[0] + 90, shift[0] + 150), _s(15)))
+            max_visits = self.rng.randint(8, 12) if self.rng.random() < 0.4 else None
+            length = shift[1] - shift[0]
+            max_work = length - 30 if length >= 480 and self.rng.random() < 0.25 else None
+            if sizes[j] == 3:
+                max_visits = max_work = None
+            lead = ids[team[0]]
+            for k in team:
+                agents.append(
+                    Agent(
+                        id=ids[k],
+                        start=self._location(start),
+                        end=self._location(end),
+                        shift=_tw(*shift),
+                        mode=TravelMode(mode),
+                        skills=profiles[k],
+                        breaks=tuple(breaks),
+                        # A crew's caps are its lead's.
+                        max_visits=max_visits if k == team[0] else None,
+                        max_working_time=_s(max_work) if max_work and k == team[0] else None,
+                    )
+                )
+                self.names[ids[k]] = names[k]
+                self.start_labels[ids[k]] = f"home of {lead}" if at_home and k != team[0] else label
+            agent_ids = tuple(ids[k] for k in team)
+            self.crews.append(Crew(id=f"C{j + 1:0{len(str(num_teams))}d}", agent_ids=agent_ids))
+            self.teams.append(
+                _Team(
+                    agent_ids,
+                    mode,
+                    start,
+                    shift,
+                    frozenset().union(*(profiles[k] for k in team)),
+                    end,
+                    min(shift[1], shift[0] + max_work) if max_work else shift[1],
+                )
+            )
+        self.agents = agents
+        self.part_time = self.teams[part_time]
 
     def _office_labels(self, offices: list[int]) -> dict[int, str]:
         labels: dict[int, str] = {}
@@ -971,16 +1201,22 @@ class _Generator:
 
     def _preferences(self, drafts: list[_Draft]) -> None:
         """The agent who met a borrower before is preferred for about one visit in ten;
-        a couple of cases may be done only by the agents who own them."""
-        singles = [t for t in self.teams if t.size == 1 and t.agent_ids[0] != self.part_timer]
+        a couple of cases may be done only by the agents (or crews) who own them."""
+        # Lone agents (or, when every team is a crew, crews), not the part-timers; in order
+        # of their (lead's) id.
+        solo = any(t.size == 1 for t in self.teams)
+        owners = sorted(
+            (t for t in self.teams if (t.size == 1 or not solo) and t is not self.part_time),
+            key=lambda t: t.agent_ids[0],
+        )
         num_allowed = max(1, round(self.num_visits / 60))
         for d in drafts:
             if d.crew_size > 1:
                 continue
             assert d.node is not None
             fits = [
-                t.agent_ids[0]
-                for t in singles
+                t
+                for t in owners
                 if d.skills <= t.skills
                 and self._eta(t.mode, t.start)[d.node] <= 45
                 and all(t.shift[0] <= a and b + d.duration_min <= t.last for a, b in d.windows)
@@ -992,10 +1228,10 @@ class _Generator:
                 and not d.windows
                 and d.borrower not in self.doubles
             ):
-                d.allowed = frozenset(self.rng.sample(sorted(fits), 2))
+                d.allowed = frozenset(a for t in self.rng.sample(fits, 2) for a in t.agent_ids)
                 num_allowed -= 1
             elif fits and self.rng.random() < 0.1:
-                d.preferred = frozenset({self.rng.choice(sorted(fits))})
+                d.preferred = frozenset({self.rng.choice(fits).agent_ids[0]})
 
     def _new_borrower(self, node: int | None) -> int:
         self.borrowers.append(_Borrower(node))
@@ -1025,12 +1261,14 @@ class _Generator:
                 skills=frozenset({_RARE_LANGUAGE}),
             ),
         )
-        # A pair visit (risk flag) to a borrower whose language only single agents speak. A
-        # crew bigger than any in agents.csv would be an input error, not an unassigned visit.
-        crew_skills = frozenset().union(*(t.skills for t in self.teams if t.size > 1))
-        single_skills = frozenset().union(*(t.skills for t in self.teams if t.size == 1))
-        lonely = sorted(single_skills - crew_skills, key=lambda s: (not s.startswith("lang:"), s))
-        crew_size = 2 if lonely and crew_skills else max(t.size for t in self.teams) + 1
+        # A visit for the largest crew (a pair, or with `pairs` three: a risk flag) to a
+        # borrower whose language only smaller teams speak. A crew bigger than any in
+        # agents.csv would be an input error, not an unassigned visit.
+        largest = max(t.size for t in self.teams)
+        crew_skills = frozenset().union(*(t.skills for t in self.teams if t.size == largest))
+        small_skills = frozenset().union(*(t.skills for t in self.teams if t.size < largest))
+        lonely = sorted(small_skills - crew_skills, key=lambda s: (not s.startswith("lang:"), s))
+        crew_size = largest if lonely and largest > 1 else largest + 1
         add(
             ReasonCode.NO_CREW,
             _Draft(
@@ -1038,15 +1276,12 @@ class _Generator:
                 duration_min=45,
                 kind=VisitKind.FLEXIBLE,
                 priority=80,
-                skills=frozenset(lonely[:1]) if crew_size == 2 else fi,
+                skills=frozenset(lonely[:1]) if crew_size == largest else fi,
                 crew_size=crew_size,
             ),
         )
-        # The borrower asked for the agent who owns the case; that agent works mornings only.
-        owner = next(
-            (t for t in self.teams if t.agent_ids == (self.part_timer,)),
-            min((t for t in self.teams if t.size == 1), key=lambda t: t.shift[1]),
-        )
+        # The borrower asked for the agent (crew) who owns the case, who works mornings only.
+        owner = self.part_time or min(self.teams, key=lambda t: t.shift[1])
         after = owner.shift[1] + 180
         later = [t for t in self.teams if t.shift[0] <= after and after + 90 <= t.shift[1]]
         if not later:
@@ -1082,8 +1317,11 @@ class _Generator:
             _Borrower(
                 None,
                 rule_max=0,
+                # With `pairs` the day has a contact history, which this borrower is not in.
                 reason=(
-                    f"already visited on {(self.day - timedelta(days=4)).isoformat()}; "
+                    "the case is on hold while a payment plan is agreed by phone"
+                    if self.pairs
+                    else f"already visited on {(self.day - timedelta(days=4)).isoformat()}; "
                     "policy allows one visit a week"
                 ),
             ),
@@ -1201,9 +1439,153 @@ class _Generator:
                 used.add(text)
                 return text
 
-    def run(self) -> SampleDay:
+    # -- contact history -------------------------------------------------------------
+
+    def _contacts(self, visits: Sequence[Visit], drafts: Sequence[_Draft]) -> _Contacts:
+        """The borrowers' earlier contacts, the flagged borrower and when appointments were
+        agreed, relative to the plan day; drawn from their own random stream, so the visits
+        and agents are the same with or without them.
+
+        Only plain cases take part (one visit today, one agent, no owner, no own hours, not
+        designed unservable), appointments and flexible visits mixed: about one borrower in
+        24 visited 1-6 days before (met or not at home; never on a Sunday), one visited 7
+        days before at 10:00 (a flexible visit with no window, free from 10:00 under a 7-day
+        gap), one flagged `do_not_visit`, about one in 30 called the day before to check the
+        appointment or messaged, about one in 24 visited 8-30 days before. Every appointment
+        was agreed 1-5 days before, at office hours, but one agreed at 08:00 that morning.
+        """
+        rng = random.Random(f"contacts:{self.seed}")
+        tz = ZoneInfo(self.timezone)
+        n = self.num_visits
+        visits_of = Counter(d.borrower for d in drafts)
+        plain = [
+            (v, d)
+            for v, d in zip(visits, drafts, strict=True)
+            if not d.unservable
+            and visits_of[d.borrower] == 1
+            and d.crew_size == 1
+            and not d.allowed
+            and self.borrowers[d.borrower].hours is None
+            and self.borrowers[d.borrower].rule_max == 1
+        ]
+        rng.shuffle(plain)
+        appointments = [v for v, _ in plain if v.kind is VisitKind.APPOINTMENT]
+        open_flexible = [v for v, _ in plain if v.kind is VisitKind.FLEXIBLE and not v.windows]
+        flexible = [v for v, _ in plain if v.kind is VisitKind.FLEXIBLE and v.windows]
+        flexible += open_flexible  # the ones with a window go first; pop takes from the end
+
+        def take(*pools: list[Visit]) -> Visit | None:
+            return next((pool.pop() for pool in pools if pool), None)
+
+        def moment(days_back: int, minute: int) -> datetime:
+            when = self.day - timedelta(days=days_back)
+            return datetime.combine(when, time(minute // 60, minute % 60), tzinfo=tz)
+
+        def office_hours() -> int:
+            return rng.randrange(9 * 60, 19 * 60, 5)
+
+        def workdays(first: int, last: int) -> list[int]:
+            """Days back in first..last that are not Sundays (no visits on Sundays)."""
+            days = range(first, last + 1)
+            return [k for k in days if (self.day - timedelta(days=k)).weekday() != 6]
+
+        leads = sorted(t.agent_ids[0] for t in self.teams)
+        records: list[tuple[datetime, str, str, str, str, str]] = []
+        excluded: dict[str, str] = {}
+        earliest: dict[str, int] = {}
+        flags: dict[str, frozenset[str]] = {}
+
+        def visited(visit: Visit, at: datetime, outcome: str) -> None:
+            records.append((at, visit.borrower_id, "visit", outcome, rng.choice(leads), ""))
+
+        seventh = take(open_flexible)
+        if seventh is not None:
+            flexible.remove(seventh)
+            # 168 h before 10:00 today, which is 10:00 a week before unless the clocks moved.
+            week_before = moment(0, 10 * 60).astimezone(UTC) - timedelta(hours=168)
+            visited(seventh, week_before.astimezone(tz), "not_home")
+            earliest[seventh.id] = _s(10 * 60)
+        flagged = take(flexible, appointments)
+        if flagged is not None:
+            flags[flagged.borrower_id] = frozenset({BLOCKING_FLAG})
+            excluded[flagged.id] = BLOCKING_FLAG
+        num_blocked = max(1, round(n / 24))
+        recent = workdays(1, 6)
+        days_back = rng.sample(recent, min(num_blocked, len(recent)))
+        days_back += [rng.choice(recent) for _ in range(num_blocked - len(days_back))]
+        outcomes = ("not_home", "met", "promise_to_pay", "not_home", "refused")
+        for k, back in enumerate(days_back):
+            # Two in five are appointments: the borrower agreed a time the policy now forbids.
+            pools = (appointments, flexible) if k % 5 in (1, 3) else (flexible, appointments)
+            visit = take(*pools)
+            if visit is None:
+                break
+            if rng.random() < 0.3:
+                visited(
+                    visit, moment(rng.choice(workdays(12, 30)), office_hours()), "promise_to_pay"
+                )
+            visited(visit, moment(back, office_hours()), outcomes[k % len(outcomes)])
+            excluded[visit.id] = (self.day - timedelta(days=back)).isoformat()
+        checked: set[str] = set()
+        for k in range(max(1, round(n / 30))):
+            visit = take(appointments, flexible) if k % 3 != 2 else take(flexible, appointments)
+            if visit is None:
+                break
+            if visit.kind is VisitKind.APPOINTMENT:
+                outcome = "answered" if rng.random() < 0.75 else "no_answer"
+                at = moment(1, rng.randrange(16 * 60, 18 * 60 + 30, 5))
+                records.append((at, visit.borrower_id, "call", outcome, "", "appointment check"))
+                checked.add(visit.id)
+            else:
+                at = moment(rng.randint(1, 3), office_hours())
+                records.append(
+                    (at, visit.borrower_id, "message", "delivered", "", "payment reminder")
+                )
+        older = ("met", "not_home", "promise_to_pay", "met", "refused", "agreement_signed")
+        for k in range(max(1, round(n / 24))):
+            visit = take(appointments, flexible) if k % 2 else take(flexible, appointments)
+            if visit is None:
+                break
+            for back in sorted(rng.sample(workdays(8, 30), rng.choice((1, 1, 2))), reverse=True):
+                visited(visit, moment(back, office_hours()), rng.choice(older))
+
+        # When each appointment was agreed; one the same morning, for an afternoon visit.
+        same_morning = next(
+            (v for v in reversed(appointments) if v.windows[0].start >= _s(12 * 60)), None
+        )
+        agreed_at: dict[str, datetime] = {}
+        for visit in visits:
+            if visit.kind is not VisitKind.APPOINTMENT:
+                continue
+            if visit is same_morning:
+                agreed_at[visit.id] = moment(0, 8 * 60)
+                continue
+            least = 2 if visit.id in checked else 1
+            agreed_at[visit.id] = moment(rng.randint(least, 5), rng.randrange(9 * 60, 18 * 60, 5))
+
+        records.sort(key=lambda r: (r[0], r[1]))
+        width = max(3, len(str(len(records))))
+        history = tuple(
+            HistoryRecord(
+                event_id=f"H{k + 1:0{width}d}",
+                borrower_id=borrower_id,
+                at=at,
+                channel=channel,
+                outcome=outcome,
+                agent_id=agent_id,
+                note=note,
+            )
+            for k, (at, borrower_id, channel, outcome, agent_id, note) in enumerate(records)
+        )
+        return _Contacts(history, agreed_at, flags, excluded, earliest)
+
+    def run(self, *, pairs: bool) -> SampleDay:
+        self.pairs = pairs
         self.borrowers: list[_Borrower] = []
-        self._agents()
+        if pairs:
+            self._pair_agents()
+        else:
+            self._agents()
         unservable = self._unservable()
         drafts = self._regular(self.num_visits - len(unservable)) + unservable
         self.rng.shuffle(drafts)
@@ -1260,6 +1642,7 @@ class _Generator:
                     reason=b.reason,
                 ),
             )
+        contacts = self._contacts(visits, drafts)
         return SampleDay(
             visits=tuple(visits),
             agents=tuple(self.agents),
@@ -1269,6 +1652,11 @@ class _Generator:
             names=dict(self.names),
             start_labels=dict(self.start_labels),
             expected_unassigned=expected,
+            history=contacts.history,
+            agreed_at=contacts.agreed_at,
+            borrower_flags=contacts.flags,
+            expected_excluded=contacts.excluded,
+            earliest_starts=contacts.earliest,
             day=self.day,
             timezone=self.timezone,
         )
