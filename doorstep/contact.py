@@ -187,8 +187,8 @@ def _with_notice(
     windows = [w for w in agreed if w.end >= earliest]
     windows = [TimeWindow(max(w.start, earliest), w.end) for w in windows]
     if windows:
-        return visit if windows == list(agreed) else dataclasses.replace(
-            visit, windows=tuple(windows)
+        return (
+            visit if windows == list(agreed) else dataclasses.replace(visit, windows=tuple(windows))
         )
     last = max(w.end for w in agreed)
     why = notice_ok(policy, agreed_at, midnight + timedelta(seconds=last))

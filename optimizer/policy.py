@@ -574,7 +574,7 @@ def earliest_wall_seconds(moment: datetime, day: date, tz: ZoneInfo) -> int:
     local = moment.astimezone(tz)
     midnight = datetime.combine(day, time(), tz)
     seconds = int((local - midnight).total_seconds())  # one tzinfo: wall-clock difference
-    repeated = local.replace(fold=0).utcoffset() - local.utcoffset()  # > 0 in a second pass
+    repeated = local.astimezone(UTC) - local.replace(fold=0).astimezone(UTC)  # > 0: 2nd pass
     last = seconds + int(repeated.total_seconds())
     while seconds < last:  # the first wall-clock time whose first pass is not before moment
         middle = (seconds + last) // 2
