@@ -370,3 +370,62 @@ class GeocodeResult(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchRun(Base):
+    """One nightly batch for one day: which regions it was asked to plan, on which cluster,
+    and how it ended. `report` holds the morning report's JSON once the run is over."""
+
+    __tablename__ = "batch_runs"
+    __table_args__ = (Index("ix_batch_runs_day", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    regions: Mapped[list[Any]] = mapped_column(default=list)
+    scheduler: Mapped[str] = mapped_column(String(200), default="")
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BatchLock(Base):
+    """At most one batch per day at a time: the running batch holds its day's row and keeps
+    `heartbeat_at` fresh; a row whose holder died (stale heartbeat, or its process gone on the
+    same host) may be taken over by a resuming run."""
+
+    __tablename__ = "batch_locks"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id"))
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchRegionResult(Base):
+    """How one region fared in a batch run: planned (with its plan), failed (with the cause)
+    or skipped; `parts` > 1 when the region was split into sub-regions and stitched."""
+
+    __tablename__ = "batch_region_results"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    routed: Mapped[int] = mapped_column(Integer, default=0)
+    appointments: Mapped[int] = mapped_column(Integer, default=0)
+    appointments_kept: Mapped[int] = mapped_column(Integer, default=0)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    solve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    wall_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
