@@ -93,10 +93,15 @@ class Visit:
     crew_size: int = 1
     allowed_agents: frozenset[str] = frozenset()
     preferred_agents: frozenset[str] = frozenset()
+    workload: int = 0
+    """Points this visit counts toward its team's `max_workload` (e.g. 2 for a complex case)."""
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("a visit needs a non-empty id")
+        if self.workload < 0:
+            msg = f"visit {self.id}: workload {self.workload} must not be negative"
+            raise ValueError(msg)
         if self.duration <= 0:
             msg = f"visit {self.id}: duration {self.duration} s must be positive"
             raise ValueError(msg)
@@ -144,10 +149,15 @@ class Agent:
     breaks: tuple[Break, ...] = ()
     max_visits: int | None = None
     max_working_time: int | None = None
+    max_workload: int | None = None
+    """Most workload points (the sum of its visits' `workload`) in the day; None: no limit."""
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("an agent needs a non-empty id")
+        if self.max_workload is not None and self.max_workload < 0:
+            msg = f"agent {self.id}: max_workload {self.max_workload} must not be negative"
+            raise ValueError(msg)
         if self.max_visits is not None and self.max_visits < 0:
             msg = f"agent {self.id}: max_visits {self.max_visits} must not be negative"
             raise ValueError(msg)
@@ -244,6 +254,7 @@ class Team:
     breaks: tuple[Break, ...]
     max_visits: int | None
     max_working_time: int | None
+    max_workload: int | None = None
 
     @property
     def size(self) -> int:
@@ -266,6 +277,9 @@ class Problem:
     borrowers: tuple[BorrowerRule, ...] = ()
     day: date = field(default_factory=date.today)
     timezone: str = "UTC"
+    balance_work: bool = True
+    """Share visits across teams in proportion to their shifts (a soft goal after travel);
+    False plans for travel alone, as classic vehicle-routing benchmarks score it."""
 
     def __post_init__(self) -> None:
         self._check_unique("visit", [v.id for v in self.visits])
@@ -363,6 +377,7 @@ class Problem:
             assert shift is not None  # checked in __post_init__
             caps = [m.max_visits for m in members if m.max_visits is not None]
             spans = [m.max_working_time for m in members if m.max_working_time is not None]
+            loads = [m.max_workload for m in members if m.max_workload is not None]
             teams.append(
                 Team(
                     id=crew.id,
@@ -375,6 +390,7 @@ class Problem:
                     breaks=_crew_breaks(members, shift),
                     max_visits=min(caps) if caps else None,
                     max_working_time=min(spans) if spans else None,
+                    max_workload=min(loads) if loads else None,
                 )
             )
         for k, agent in enumerate(self.agents):
@@ -392,6 +408,7 @@ class Problem:
                     breaks=agent.breaks,
                     max_visits=agent.max_visits,
                     max_working_time=agent.max_working_time,
+                    max_workload=agent.max_workload,
                 )
             )
         return tuple(teams)

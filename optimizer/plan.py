@@ -25,6 +25,7 @@ class ReasonCode(enum.StrEnum):
     WINDOW_UNREACHABLE = "window_unreachable"
     CROWDED_OUT = "crowded_out"
     CONTACT_POLICY = "contact_policy"
+    OVER_WORKLOAD = "over_workload"
 
 
 @dataclass(frozen=True)

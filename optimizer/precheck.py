@@ -6,6 +6,7 @@ dispatcher can act on; the solver only ever sees the rest, each with its candida
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from optimizer.model import DAY_SECONDS, UNREACHABLE, Problem, Team, TimeWindow, Visit, VisitKind
@@ -158,7 +159,15 @@ def _screen_visit(
             f"Only {names} may do this visit, and none of them is on shift with the needed "
             "skills and crew size; allow another agent or move the visit.",
         )
-    connected = [t for t in allowed if _connected(problem, teams[t], i)]
+    light = [t for t in allowed if visit.workload <= _workload_limit(teams[t])]
+    if not light:
+        most = max(teams[t].max_workload or 0 for t in allowed)
+        return out(
+            ReasonCode.OVER_WORKLOAD,
+            f"Counts {visit.workload} workload points; no agent who could do it may take more "
+            f"than {most} in a day. Raise an agent's limit or lower the visit's workload.",
+        )
+    connected = [t for t in light if _connected(problem, teams[t], i)]
     if not connected:
         return out(
             ReasonCode.NO_ROAD_CONNECTION,
@@ -198,6 +207,10 @@ def _screen_visit(
             "earlier time or extend a shift.",
         )
     return tuple(reachable)
+
+
+def _workload_limit(team: Team) -> float:
+    return math.inf if team.max_workload is None else team.max_workload
 
 
 def _connected(problem: Problem, team: Team, i: int) -> bool:

@@ -287,9 +287,20 @@ class _Model:
         capacities = [team.max_visits if team.max_visits is not None else nv for team in self.teams]
         routing.AddDimensionWithVehicleCapacity(one, 0, capacities, True, "visits")
         dim = routing.GetDimensionOrDie("visits")
-        shares = _fair_shares(self.teams, nv)
-        for t, share in enumerate(shares):
-            dim.SetCumulVarSoftUpperBound(routing.End(t), share, BALANCE_PENALTY)
+        if self.problem.balance_work:
+            shares = _fair_shares(self.teams, nv)
+            for t, share in enumerate(shares):
+                dim.SetCumulVarSoftUpperBound(routing.End(t), share, BALANCE_PENALTY)
+        loads = [self.problem.visits[i].workload for i in self.nodes.visit_of_node]
+        limits = [team.max_workload for team in self.teams]
+        if any(loads) and any(limit is not None for limit in limits):
+            total = sum(loads)
+            workload = routing.RegisterUnaryTransitVector(
+                loads + [0] * (len(self.nodes.point_of_node) - nv)
+            )
+            routing.AddDimensionWithVehicleCapacity(
+                workload, 0, [total if m is None else m for m in limits], True, "workload"
+            )
 
     # --- who may serve what, and what dropping costs ----------------------------------
     def _add_visit_rules(self) -> None:

@@ -79,6 +79,7 @@ class ViolationCode(enum.StrEnum):
     WINDOW = "window"
     SHIFT = "shift"
     MAX_VISITS = "max_visits"
+    MAX_WORKLOAD = "max_workload"
     MAX_WORKING_TIME = "max_working_time"
     BORROWER_CAP = "borrower_cap"
     # Legs, timing and breaks.
@@ -130,6 +131,7 @@ def validate(problem: Problem, plan: Plan) -> list[Violation]:
                 _check_stop(problem, route, team, stop, visits[stop.visit_id][1], out)
         if team is not None:
             _check_timeline(problem, route, team, visits, out)
+            _check_workload(route, team, visits, out)
     _check_borrower_caps(problem, plan, out)
     return out
 
@@ -195,6 +197,18 @@ def _check_team(route: Route, team: Team | None, seen: set[str], out: list[Viola
     if team.max_visits is not None and len(route.stops) > team.max_visits:
         msg = f"has {len(route.stops)} stops; at most {team.max_visits} are allowed"
         out.append(Violation(ViolationCode.MAX_VISITS, msg, tid))
+
+
+def _check_workload(
+    route: Route, team: Team, visits: dict[str, tuple[int, Visit]], out: list[Violation]
+) -> None:
+    """The route's visits add up to no more workload points than the team may take."""
+    if team.max_workload is None:
+        return
+    total = sum(visits[s.visit_id][1].workload for s in route.stops if s.visit_id in visits)
+    if total > team.max_workload:
+        msg = f"carries {total} workload points; at most {team.max_workload} are allowed"
+        out.append(Violation(ViolationCode.MAX_WORKLOAD, msg, route.team_id))
 
 
 def _check_stop(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from optimizer import BorrowerRule, Crew, Plan, Problem, ReasonCode, TravelMode, solve
 from optimizer.validate import validate
 from tests.optimizer.tiny import Day, H, M, agent, visit, window
@@ -399,3 +401,36 @@ def test_idle_crew_member_team_is_not_routed_twice() -> None:
     )
     plan = run(day.problem())
     assert [r.team_id for r in plan.routes] == ["C"]
+
+
+def test_workload_limits_what_an_agent_takes() -> None:
+    """Four visits of 2 points along the road, two agents who may take 4 points each: the
+    nearer agent would take all four on travel alone, but each takes exactly two."""
+    day = Day(
+        [visit(f"V{i}", 100 * i, workload=2) for i in range(1, 5)],
+        [agent("A", 0, max_workload=4), agent("B", 5000, max_workload=4)],
+    )
+    plan = run(day.problem())
+    assert sorted(len(stops_of(plan, t)) for t in ("A", "B")) == [2, 2]
+    assert plan.unassigned == ()
+
+
+def test_a_visit_heavier_than_every_limit_is_over_workload() -> None:
+    day = Day(
+        [visit("BIG", 100, workload=5), visit("OK", 200, workload=1)], [agent("A", max_workload=3)]
+    )
+    plan = run(day.problem())
+    assert reasons(plan) == {"BIG": ReasonCode.OVER_WORKLOAD}
+    assert "5 workload points" in plan.unassigned[0].reason
+    assert stops_of(plan, "A") == ["OK"]
+
+
+def test_without_balance_travel_alone_decides() -> None:
+    """The balancing test's day with balancing off: one agent does every nearby visit,
+    because a second agent leaving the office only adds travel."""
+    visits = [visit(f"V{i}", 10 * i, minutes=20) for i in range(1, 9)]
+    problem = dataclasses.replace(
+        Day(visits, [agent("A"), agent("B")]).problem(), balance_work=False
+    )
+    plan = run(problem)
+    assert sorted(len(stops_of(plan, t)) for t in ("A", "B")) == [0, 8]

@@ -17,8 +17,10 @@ from optimizer.model import (
     TravelMode,
 )
 from optimizer.plan import BreakTaken, Plan, ReasonCode, Route, Stop, Unassigned
+from optimizer.solver import solve
 from optimizer.validate import Violation, ViolationCode, validate
 from tests.optimizer.conftest import DAY, TZ, V1
+from tests.optimizer.tiny import Day, agent, visit
 
 Found = set[tuple[str, str | None, str | None]]
 
@@ -577,3 +579,11 @@ def test_problem_not_changed_by_validate(day_small: Problem, day_small_plan: Pla
     validate(day_small, with_route(day_small_plan, 0, breaks=()))
     for mode, seconds in before.items():
         assert np.array_equal(day_small.matrices[mode].durations, seconds)
+
+
+def test_a_route_over_its_workload_limit_is_reported() -> None:
+    visits = [visit(f"V{i}", 100 * i, workload=2) for i in range(1, 4)]
+    plan = solve(Day(visits, [agent("A")]).problem(), time_limit=2, max_solutions=5)
+    limited = Day(visits, [agent("A", max_workload=4)]).problem()
+    codes = [v.code for v in validate(limited, plan)]
+    assert codes == [ViolationCode.MAX_WORKLOAD]
