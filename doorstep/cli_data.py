@@ -97,7 +97,15 @@ def list_command() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--region", "region_id", help="The region agents and visits belong to.")
 @click.option("--day", callback=parse_day, help="The day of the visits, YYYY-MM-DD.")
-def import_command(files: tuple[Path, ...], region_id: str | None, day: date | None) -> None:
+@click.option(
+    "--replace-day",
+    is_flag=True,
+    help="The visits file is the region-day's whole list: cancel its visits the file no "
+    "longer lists (they are kept, marked cancelled).",
+)
+def import_command(
+    files: tuple[Path, ...], region_id: str | None, day: date | None, replace_day: bool
+) -> None:
     """Import agents.csv, visits.csv and history.csv files, all or nothing.
 
     Every row of every file is checked first; any problem is listed with its file, row and
@@ -123,6 +131,7 @@ def import_command(files: tuple[Path, ...], region_id: str | None, day: date | N
             day=day,
             geocode=geocoder,
             actor=actor_name(),
+            replace_day=replace_day,
         )
     except (InputError, UnknownRegionError, ValueError) as exc:
         raise KnownError(str(exc)) from None

@@ -46,10 +46,13 @@ class FileReport:
     details: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.path.name} ({self.kind}): {self.added} added, {self.changed} changed, "
             f"{self.unchanged} unchanged"
         )
+        if self.details.get("cancelled"):
+            text += f", {self.details['cancelled']} not listed and cancelled"
+        return text
 
 
 def file_kind(path: Path) -> str:
@@ -94,11 +97,14 @@ def import_files(
     day: date | None,
     actor: str,
     geocode: Geocode | None = None,
+    replace_day: bool = False,
 ) -> list[FileReport]:
     """Validate every file, then import them all in one transaction (or none of them).
 
-    Agents and visits need `region_id`; visits need `day`. Raises `InputError` listing every
-    problem of every file, and `doorstep.db.days.UnknownRegionError` for an unknown region.
+    Agents and visits need `region_id`; visits need `day`. With `replace_day` the visits files
+    are the whole region-day: its visits they do not list are cancelled (kept, not deleted),
+    and the listed ones are open again. Raises `InputError` listing every problem of every
+    file, and `doorstep.db.days.UnknownRegionError` for an unknown region.
     """
     kinds = [(Path(p), file_kind(Path(p))) for p in paths]
     problems = _option_problems(kinds, region_id, day)
@@ -116,6 +122,10 @@ def import_files(
         for path, visits in read.visits:
             assert region_id is not None and day is not None
             reports.append(_import_visits(session, path, visits, region_id, day))
+        if replace_day and read.visits:
+            assert region_id is not None and day is not None
+            listed = {v.id for _, f in read.visits for v in f.visits}
+            reports[-1].details["cancelled"] = _replace_day(session, region_id, day, listed)
         for path, history in read.history:
             reports.append(_import_history(session, path, history))
         for report in reports:
@@ -250,6 +260,20 @@ def _import_visits(
         "borrowers_changed": borrowers.changed,
     }
     return report
+
+
+def _replace_day(session: Session, region_id: str, day: date, listed: set[str]) -> int:
+    """Open the listed visits of the region-day and cancel the others; how many were cancelled."""
+    cancelled = 0
+    rows = session.scalars(
+        select(m.Visit).where(m.Visit.region_id == region_id, m.Visit.day == day)
+    ).all()
+    for row in rows:
+        wanted = "open" if row.id in listed else "cancelled"
+        if row.status != wanted:
+            cancelled += wanted == "cancelled"
+            row.status = wanted
+    return cancelled
 
 
 def _import_history(session: Session, path: Path, history: tuple[HistoryRecord, ...]) -> FileReport:

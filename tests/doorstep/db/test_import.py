@@ -218,3 +218,28 @@ def test_file_kind_comes_from_the_header(tmp_path: Path) -> None:
     assert importer.file_kind(write(tmp_path, "my-visits.csv", "foo,bar\n")) == "visits"
     with pytest.raises(InputError, match="cannot tell what this file holds"):
         importer.file_kind(write(tmp_path, "w.csv", "foo,bar\n"))
+
+
+def test_replace_day_cancels_visits_the_file_no_longer_lists(
+    engine: Engine, region: str, tmp_path: Path
+) -> None:
+    run(engine, [write(tmp_path, "a.csv", AGENTS), write(tmp_path, "v.csv", VISITS)])
+    shorter = write(tmp_path, "v.csv", "".join(VISITS.splitlines(keepends=True)[:3]))
+    # Without --replace-day a shorter file only updates what it lists.
+    assert run(engine, [shorter]) == ["v.csv (visits): 0 added, 0 changed, 2 unchanged"]
+    reports = import_files(
+        engine, [shorter], region_id=region, day=DAY, actor="t", replace_day=True
+    )
+    assert [str(r) for r in reports] == [
+        "v.csv (visits): 0 added, 0 changed, 2 unchanged, 1 not listed and cancelled"
+    ]
+    with session_scope(engine) as session:
+        assert [v.id for v in load_day(session, region, DAY, lookback=1).day_input.visits] == [
+            "V1",
+            "V2",
+        ]
+    # Listed again, the visit is open again.
+    full = write(tmp_path, "v.csv", VISITS)
+    import_files(engine, [full], region_id=region, day=DAY, actor="t", replace_day=True)
+    with session_scope(engine) as session:
+        assert len(load_day(session, region, DAY, lookback=1).day_input.visits) == 3
