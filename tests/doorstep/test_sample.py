@@ -43,8 +43,10 @@ ANDORRA = REPO.parent / "shared" / "osm" / "andorra.osm.pbf"
 UNSERVABLE = {code.value for code in ReasonCode} - {
     ReasonCode.CROWDED_OUT.value,
     ReasonCode.CONTACT_POLICY.value,
+    ReasonCode.OVER_WORKLOAD.value,
 }
-"""The reasons the pre-check gives; the sample has one visit for each."""
+"""The reasons the pre-check gives that the sample shows, one visit each (the input files
+have no workload columns yet, so no sample visit can be over an agent's workload)."""
 EARTH_RADIUS_M = 6_371_008.8
 FASTEST_MPS = {"drive": 50 / 3.6, "bike": 25 / 3.6, "walk": 6 / 3.6}
 MAX_SNAP_M = 250.0
