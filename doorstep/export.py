@@ -132,7 +132,15 @@ def summary(day_plan: DayPlan) -> dict[str, Any]:
 
 def plan_geojson(day_plan: DayPlan) -> dict[str, Any]:
     """Routes as LineStrings and stops as Points, one FeatureCollection."""
-    document = plan_document(day_plan)
+    return document_geojson(plan_document(day_plan))
+
+
+def document_geojson(document: dict[str, Any]) -> dict[str, Any]:
+    """`plan_geojson` of a plan JSON document (e.g. one read back from the database).
+
+    Unassigned visits that carry `lat` and `lon` (the web API adds them) become Points with
+    `"unassigned": true`, their reason code and reason.
+    """
     features: list[dict[str, Any]] = []
     for route in document["routes"]:
         if route["geometry"] is None:
@@ -160,6 +168,21 @@ def plan_geojson(day_plan: DayPlan) -> dict[str, Any]:
                     "properties": props,
                 }
             )
+    for item in document["unassigned"]:
+        if item.get("lat") is None or item.get("lon") is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+                "properties": {
+                    "unassigned": True,
+                    "visit_id": item["visit_id"],
+                    "reason_code": item["reason_code"],
+                    "reason": item["reason"],
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -184,7 +207,11 @@ CSV_COLUMNS = (
 
 def plan_csv(day_plan: DayPlan) -> str:
     """One row per stop, in route order; unassigned visits are in the JSON."""
-    document = plan_document(day_plan)
+    return document_csv(plan_document(day_plan))
+
+
+def document_csv(document: dict[str, Any]) -> str:
+    """`plan_csv` of a plan JSON document (e.g. one read back from the database)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -5,6 +5,7 @@ coordinates in WGS84 degrees named `lat` and `lon`. A leaf package: it imports n
 `optimizer`, `doorstep` or `webui`.
 """
 
+from geo.basemap import ROAD_CLASSES, network_lines
 from geo.errors import GraphError, NetworkSourceError, NoRouteError, OfflineError, UnknownModeError
 from geo.geometry import RoadPath, road_path, road_paths
 from geo.graphs import (
@@ -28,6 +29,7 @@ __all__ = [
     "METHODS",
     "MODES",
     "NO_PATH",
+    "ROAD_CLASSES",
     "SAMPLE",
     "WALK_SPEED_KPH",
     "Bounds",
@@ -43,6 +45,7 @@ __all__ = [
     "haversine_m",
     "load_network",
     "nearest_nodes",
+    "network_lines",
     "road_path",
     "road_paths",
     "travel_matrices",

@@ -13,6 +13,7 @@ migrations and these models agree.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -228,6 +230,13 @@ class ContactEvent(Base):
     source: Mapped[str] = mapped_column(String(16), default="import")
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Recorded by an agent in the web app: a promise to pay (amount in the lender's currency,
+    # and the day promised), and where the agent checked in, with the distance to the address.
+    promise_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    promise_date: Mapped[date | None] = mapped_column(Date)
+    checkin_lat: Mapped[float | None] = mapped_column(Float)
+    checkin_lon: Mapped[float | None] = mapped_column(Float)
+    checkin_distance_m: Mapped[int | None] = mapped_column(Integer)
 
 
 class PolicyVersion(Base):
@@ -358,6 +367,60 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    """A person (or machine) who signs in to the web app.
+
+    `role` is admin (everything), dispatcher (the regions in `regions` only) or agent (their
+    own published route only, through `agent_id`). `password_hash` is werkzeug's scrypt hash;
+    the password itself is never stored. `locale` is the UI language the user chose ("en",
+    "zh"), None for the browser's.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    # No foreign key: an account outlives re-imports of the agents it belongs to.
+    agent_id: Mapped[str | None] = mapped_column(String(ID))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    regions: Mapped[list[UserRegion]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="UserRegion.region_id"
+    )
+
+
+class UserRegion(Base):
+    """A region a dispatcher may see and plan."""
+
+    __tablename__ = "user_regions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_id: Mapped[str] = mapped_column(
+        ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ApiToken(Base):
+    """A bearer token a machine uses for the JSON API, acting as its user. Only the SHA-256
+    of the token is kept (tokens are long random strings, so a plain hash suffices)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class GeocodeResult(Base):
