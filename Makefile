@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := webui/static/vendor/leaflet/leaflet.js
+CHROMIUM := /usr/bin/chromium
 DAY ?= 2026-11-24
 OUT ?= out
 
-.PHONY: install demo test test-slow lint sample bench bench-matrices clean
+.PHONY: install assets chromium serve demo test test-slow lint sample bench bench-matrices bench-batch clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,20 +16,48 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The web app's front-end libraries (Leaflet), from the npm registry, served by the app itself.
+$(ASSETS): webui/package.json webui/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed for the web app's map library (Debian: apt-get install npm)"; exit 1; }
+	cd webui && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf webui/static/vendor/leaflet
+	mkdir -p webui/static/vendor
+	cp -R webui/node_modules/leaflet/dist webui/static/vendor/leaflet
+	touch $(ASSETS)
 
-demo: $(STAMP)
+assets: $(ASSETS)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "make: could not install chromium; the browser tests will be skipped"; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		(sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "make: could not install chromium; the browser tests will be skipped"; \
+	else \
+		echo "make: $(CHROMIUM) is missing and this user cannot install it (not root, no sudo -n);" \
+			"the browser tests will be skipped: apt-get install chromium"; \
+	fi
+
+install: $(STAMP) assets chromium
+
+serve: $(STAMP) assets
+	$(BIN)/doorstep serve
+
+demo: $(STAMP) assets
 	$(BIN)/doorstep demo --day $(DAY) --out $(OUT)
 
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check optimizer geo doorstep tests benchmarks
-	$(BIN)/mypy optimizer geo doorstep
+	$(BIN)/ruff check optimizer geo doorstep webui tests benchmarks
+	$(BIN)/mypy optimizer geo doorstep webui
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.plan_stages
@@ -35,8 +65,20 @@ bench: $(STAMP)
 bench-matrices: $(STAMP)
 	$(BIN)/python -m benchmarks.matrices
 
+bench-batch: $(STAMP)
+	$(BIN)/python -m benchmarks.batch
+
+# VRPTW quality against PyVRP and VROOM (the bench extra); options: make bench-vrptw VRPTW_ARGS="--sets solomon"
+.PHONY: bench-vrptw
+$(VENV)/.bench-installed: $(STAMP) setup.cfg constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev,bench]'
+	touch $@
+
+bench-vrptw: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.vrptw $(VRPTW_ARGS)
+
 sample: $(STAMP)
 	$(BIN)/doorstep sample --out data/sample
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis webui/node_modules webui/static/vendor

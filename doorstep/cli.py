@@ -295,6 +295,10 @@ def demo(day: date, out_dir: Path, time_limit: float | None) -> None:
     click.echo(
         f"also: {out_dir / 'plan.geojson'} (open in any GIS or geojson.io), {out_dir / 'plan.csv'}"
     )
+    click.echo(
+        f"web app: `doorstep users add NAME --role admin`, then `doorstep serve --today "
+        f"{day.isoformat()}` and open http://127.0.0.1:5000 (README, Web app)"
+    )
 
 
 @main.command()
@@ -493,6 +497,15 @@ from doorstep.cli_data import import_command, region  # noqa: E402
 
 main.add_command(region)
 main.add_command(import_command)
+from doorstep.cli_web import serve, users  # noqa: E402
+
+main.add_command(serve)
+main.add_command(users)
+from doorstep.batch.cli import batch  # noqa: E402
+from doorstep.cli_network import network  # noqa: E402
+
+main.add_command(batch)
+main.add_command(network)
 
 
 if __name__ == "__main__":  # pragma: no cover

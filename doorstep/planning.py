@@ -69,9 +69,62 @@ class DayPlan:
 
 
 @dataclass(frozen=True)
-class _Snapping:
+class Snapping:
+    """Where each point of a problem meets one mode's roads: the nearest graph node and the
+    distance to it (m), in the problem's point order."""
+
     nodes: np.ndarray
     metres: np.ndarray
+
+
+@dataclass(frozen=True)
+class Routable:
+    """A day turned into numbers: the `Problem` with its door-to-door matrices, and the
+    snapping per travel mode that route geometry follows."""
+
+    problem: Problem
+    snapped: Mapping[TravelMode, Snapping]
+    timings: Mapping[str, float]
+
+
+def build_problem(
+    day_input: DayInput,
+    network: geo.RoadNetwork,
+    *,
+    day: date,
+    timezone: str,
+    max_snap_m: float = 250.0,
+    cache_dir: Path | None = None,
+) -> Routable:
+    """Snap every visit and agent to each mode's roads and build the travel matrices.
+
+    Apart from `plan_day` so that a plan solved in parts (the nightly batch splits very large
+    regions) can be checked against the whole region's problem.
+    """
+    timings: dict[str, float] = {}
+    locations = _points(day_input)
+    modes = sorted({agent.mode for agent in day_input.agents}, key=lambda m: m.value)
+
+    clock = time.perf_counter()
+    snapped = {mode: _snap(network, mode, locations) for mode in modes}
+    timings["snap"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    matrices = {
+        mode: _matrix(network, mode, snapped[mode], max_snap_m, cache_dir) for mode in modes
+    }
+    timings["matrices"] = time.perf_counter() - clock
+
+    problem = Problem(
+        visits=day_input.visits,
+        agents=day_input.agents,
+        matrices=matrices,
+        crews=day_input.crews,
+        borrowers=day_input.borrowers,
+        day=day,
+        timezone=timezone,
+    )
+    return Routable(problem=problem, snapped=snapped, timings=timings)
 
 
 def plan_day(
@@ -96,29 +149,11 @@ def plan_day(
     given = day_input
     if policy_day is not None:
         day_input = policy_day.day_input
-    timings: dict[str, float] = {}
-    locations = _points(day_input)
-    modes = sorted({agent.mode for agent in day_input.agents}, key=lambda m: m.value)
-
-    clock = time.perf_counter()
-    snapped = {mode: _snap(network, mode, locations) for mode in modes}
-    timings["snap"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    matrices = {
-        mode: _matrix(network, mode, snapped[mode], max_snap_m, cache_dir) for mode in modes
-    }
-    timings["matrices"] = time.perf_counter() - clock
-
-    problem = Problem(
-        visits=day_input.visits,
-        agents=day_input.agents,
-        matrices=matrices,
-        crews=day_input.crews,
-        borrowers=day_input.borrowers,
-        day=day,
-        timezone=timezone,
+    routable = build_problem(
+        day_input, network, day=day, timezone=timezone, max_snap_m=max_snap_m, cache_dir=cache_dir
     )
+    problem, snapped = routable.problem, routable.snapped
+    timings = dict(routable.timings)
     clock = time.perf_counter()
     plan = solve(problem, time_limit=time_limit, max_solutions=max_solutions)
     timings["solve"] = time.perf_counter() - clock
@@ -161,18 +196,18 @@ def _points(day_input: DayInput) -> list[Location]:
     return points
 
 
-def _snap(network: geo.RoadNetwork, mode: TravelMode, points: list[Location]) -> _Snapping:
+def _snap(network: geo.RoadNetwork, mode: TravelMode, points: list[Location]) -> Snapping:
     graph = network.graph(mode.value)
     snapped = geo.nearest_nodes(
         graph, np.array([p.lat for p in points]), np.array([p.lon for p in points])
     )
-    return _Snapping(nodes=np.asarray(snapped.nodes), metres=np.asarray(snapped.distances))
+    return Snapping(nodes=np.asarray(snapped.nodes), metres=np.asarray(snapped.distances))
 
 
 def _matrix(
     network: geo.RoadNetwork,
     mode: TravelMode,
-    snapping: _Snapping,
+    snapping: Snapping,
     max_snap_m: float,
     cache_dir: Path | None,
 ) -> TravelMatrix:
@@ -195,7 +230,7 @@ def _matrix(
 def _shapes(
     network: geo.RoadNetwork,
     problem: Problem,
-    snapped: Mapping[TravelMode, _Snapping],
+    snapped: Mapping[TravelMode, Snapping],
     plan: Plan,
 ) -> dict[str, RouteShape]:
     """Each route with stops on the roads of its mode, by team id: from the start door through

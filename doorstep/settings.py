@@ -11,6 +11,15 @@
 | `DOORSTEP_POLICY_DIR` | none | a folder of the lender's own policy files (`NAME.toml`), searched before the presets |
 | `DOORSTEP_GEOCODER_URL` | none (off) | a Nominatim service, e.g. `https://nominatim.example.com`, that locates imported addresses without coordinates |
 | `DOORSTEP_GEOCODER_MIN_DELAY` | `1.0` | seconds between two geocoder requests (Nominatim's usage policy) |
+| `DOORSTEP_DASK_SCHEDULER` | none (a local cluster) | the Dask scheduler `doorstep batch` sends regions to, e.g. `tcp://scheduler:8786`; without it the batch starts a `LocalCluster` on this machine |
+| `DOORSTEP_BATCH_SPLIT_ABOVE` | `1000` | `doorstep batch` splits a region with more visits to route than this into sub-regions solved in parallel and stitched |
+| `DOORSTEP_SECRET_KEY` | none (a random key per process) | signs the web app's session cookies and CSRF tokens: set a long random value in production, the same for every worker, or everyone is logged out when the server restarts |
+| `DOORSTEP_TILE_URL` | none (offline base layer) | map tiles for the web app, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png` or the lender's tile server; without one, or when it does not answer, maps draw the region's road graph instead |
+| `DOORSTEP_TILE_ATTRIBUTION` | `© OpenStreetMap contributors` | the credit line the tile server's licence asks for |
+| `DOORSTEP_NAV_LINK_TEMPLATE` | `geo:{lat},{lon}?q={lat},{lon}` | the link that opens a stop in the agent's navigation app; `{lat}`, `{lon}` and `{address}` (URL-encoded) are filled in, e.g. `https://www.google.com/maps/dir/?api=1&destination={lat},{lon}` or `https://uri.amap.com/marker?position={lon},{lat}` |
+| `DOORSTEP_LOGIN_LIMIT` | `5 per minute;30 per hour` | failed and successful sign-ins allowed per client address (Flask-Limiter syntax) |
+| `DOORSTEP_RATELIMIT_STORAGE_URL` | `memory://` | where the web app counts sign-ins: `memory://` for one process, `redis://host:6379` when several workers must share the count |
+| `DOORSTEP_SESSION_HOURS` | `12` | how long a web sign-in lasts |
 """
 
 from __future__ import annotations
@@ -43,6 +52,16 @@ class Settings:
     policy_dir: Path | None = None
     geocoder_url: str | None = None
     geocoder_min_delay: float = 1.0
+    dask_scheduler: str | None = None
+    batch_split_above: int = 1000
+    # repr=False: a secret, like the database URL.
+    secret_key: str | None = field(default=None, repr=False)
+    tile_url: str | None = None
+    tile_attribution: str = "© OpenStreetMap contributors"
+    nav_link_template: str = "geo:{lat},{lon}?q={lat},{lon}"
+    login_limit: str = "5 per minute;30 per hour"
+    ratelimit_storage_url: str = field(default="memory://", repr=False)  # may hold a password
+    session_hours: float = 12.0
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0:
@@ -52,6 +71,21 @@ class Settings:
             msg = f"{PREFIX}MAX_SNAP_M must be positive metres, got {self.max_snap_m}"
             raise ValueError(msg)
         check_timezone(self.timezone)
+        if self.batch_split_above < 1:
+            msg = (
+                f"{PREFIX}BATCH_SPLIT_ABOVE must be a positive number of visits, "
+                f"got {self.batch_split_above}"
+            )
+            raise ValueError(msg)
+        if self.session_hours <= 0:
+            msg = f"{PREFIX}SESSION_HOURS must be a positive number of hours, got {self.session_hours}"
+            raise ValueError(msg)
+        if "{lat}" not in self.nav_link_template or "{lon}" not in self.nav_link_template:
+            msg = (
+                f"{PREFIX}NAV_LINK_TEMPLATE={self.nav_link_template!r} needs both {{lat}} and "
+                "{lon}, e.g. geo:{lat},{lon}"
+            )
+            raise ValueError(msg)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +102,16 @@ class Settings:
             policy_dir=Path(policy_dir).expanduser() if policy_dir else None,
             geocoder_url=env.get(f"{PREFIX}GEOCODER_URL") or None,
             geocoder_min_delay=_number(env, "GEOCODER_MIN_DELAY", 1.0),
+            dask_scheduler=env.get(f"{PREFIX}DASK_SCHEDULER") or None,
+            batch_split_above=_whole_number(env, "BATCH_SPLIT_ABOVE", 1000),
+            secret_key=env.get(f"{PREFIX}SECRET_KEY") or None,
+            tile_url=env.get(f"{PREFIX}TILE_URL") or None,
+            tile_attribution=env.get(f"{PREFIX}TILE_ATTRIBUTION") or "© OpenStreetMap contributors",
+            nav_link_template=env.get(f"{PREFIX}NAV_LINK_TEMPLATE")
+            or "geo:{lat},{lon}?q={lat},{lon}",
+            login_limit=env.get(f"{PREFIX}LOGIN_LIMIT") or "5 per minute;30 per hour",
+            ratelimit_storage_url=env.get(f"{PREFIX}RATELIMIT_STORAGE_URL") or "memory://",
+            session_hours=_number(env, "SESSION_HOURS", 12.0),
         )
 
 
@@ -89,4 +133,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         msg = f"{PREFIX}{name}={raw!r} is not a number"
+        raise ValueError(msg) from None
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(PREFIX + name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        msg = f"{PREFIX}{name}={raw!r} is not a whole number"
         raise ValueError(msg) from None

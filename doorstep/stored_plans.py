@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -84,48 +85,74 @@ def save(engine: Engine, prepared: PreparedDay, day_plan: DayPlan, *, actor: str
     Refuses (`ConcurrentPlanError`) when another region saved a plan visiting the same
     borrowers since `prepare` read them: the caps were evaluated without it, so plan again.
     """
-    document = plan_document(day_plan)
-    routes, stops, unassigned = plan_rows_from_document(document)
     with session_scope(engine) as session:
-        borrowers = {s.borrower_id for s in stops}
-        lookback = lookback_days(prepared.policy.policy)
-        now = _elsewhere(session, prepared.day, lookback, borrowers, prepared.region_id)
-        if not now <= prepared.elsewhere:
-            regions = sorted({region for region, _ in now - prepared.elsewhere})
-            msg = (
-                f"region(s) {', '.join(regions)} saved a plan visiting the same borrowers while "
-                f"{prepared.region_id} was being planned; plan {prepared.region_id} again"
-            )
-            raise ConcurrentPlanError(msg)
-        layers = prepared.policy.layers
-        record_policy_layers(
-            session, [(la.policy.name, la.policy.version, la.content) for la in layers]
-        )
-        plan_id = save_plan(
+        return save_document(
             session,
-            region_id=prepared.region_id,
-            day=prepared.day,
-            document=document,
-            routes=routes,
-            stops=stops,
-            unassigned=unassigned,
+            prepared,
+            plan_document(day_plan),
             policy=day_plan.policy,
             objective=day_plan.plan.objective,
             solve_seconds=day_plan.plan.solve_seconds,
-        )
-        audit(
-            session,
             actor=actor,
-            action="plan",
-            entity="plan",
-            entity_id=f"{prepared.region_id}/{prepared.day.isoformat()}",
-            detail={
-                "plan_id": plan_id,
-                "stops": len(stops),
-                "unassigned": len(unassigned),
-                "policy": day_plan.policy,
-            },
         )
+
+
+def save_document(
+    session: Session,
+    prepared: PreparedDay,
+    document: dict[str, Any],
+    *,
+    policy: str,
+    objective: int,
+    solve_seconds: float,
+    actor: str,
+) -> int:
+    """`save` for a plan that arrives as its plan JSON, in the caller's transaction.
+
+    The nightly batch gets plans back from its workers as documents (a `DayPlan` carries
+    the travel matrices, too heavy to send back) and commits each plan together with its
+    run record, so this takes the caller's session and does not commit.
+    """
+    routes, stops, unassigned = plan_rows_from_document(document)
+    borrowers = {s.borrower_id for s in stops}
+    lookback = lookback_days(prepared.policy.policy)
+    now = _elsewhere(session, prepared.day, lookback, borrowers, prepared.region_id)
+    if not now <= prepared.elsewhere:
+        regions = sorted({region for region, _ in now - prepared.elsewhere})
+        msg = (
+            f"region(s) {', '.join(regions)} saved a plan visiting the same borrowers while "
+            f"{prepared.region_id} was being planned; plan {prepared.region_id} again"
+        )
+        raise ConcurrentPlanError(msg)
+    layers = prepared.policy.layers
+    record_policy_layers(
+        session, [(la.policy.name, la.policy.version, la.content) for la in layers]
+    )
+    plan_id = save_plan(
+        session,
+        region_id=prepared.region_id,
+        day=prepared.day,
+        document=document,
+        routes=routes,
+        stops=stops,
+        unassigned=unassigned,
+        policy=policy,
+        objective=objective,
+        solve_seconds=solve_seconds,
+    )
+    audit(
+        session,
+        actor=actor,
+        action="plan",
+        entity="plan",
+        entity_id=f"{prepared.region_id}/{prepared.day.isoformat()}",
+        detail={
+            "plan_id": plan_id,
+            "stops": len(stops),
+            "unassigned": len(unassigned),
+            "policy": policy,
+        },
+    )
     return plan_id
 
 
