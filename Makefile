@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 DAY ?= 2026-11-24
 OUT ?= out
 
-.PHONY: install assets chromium serve demo test test-slow lint sample bench bench-matrices bench-batch clean
+.PHONY: install assets chromium serve demo test test-slow lint sample bench bench-matrices bench-batch bench-api clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench-matrices: $(STAMP)
 
 bench-batch: $(STAMP)
 	$(BIN)/python -m benchmarks.batch
+
+bench-api: $(STAMP) assets
+	$(BIN)/python -m benchmarks.api_load
 
 # VRPTW quality against PyVRP and VROOM (the bench extra); options: make bench-vrptw VRPTW_ARGS="--sets solomon"
 .PHONY: bench-vrptw
