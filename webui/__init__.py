@@ -180,7 +180,11 @@ def _security_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if _is_api() or request.path in ("/dispatch", "/agent"):
+    if (
+        _is_api()
+        or request.path in ("/dispatch", "/agent")
+        or request.path.startswith("/dispatch/")
+    ):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

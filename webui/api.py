@@ -98,7 +98,7 @@ def regions() -> Response:
 def plans(region_id: str) -> Response:
     """The stored plans of a region, newest day first (no borrower data: ids and times)."""
     with session_scope(web_state().engine) as db:
-        _visible_region(db, region_id)
+        visible_region(db, region_id)
         rows = db.execute(
             select(m.Plan.id, m.Plan.day, m.Plan.status, m.Plan.created_at)
             .where(m.Plan.region_id == region_id)
@@ -116,7 +116,7 @@ def plans(region_id: str) -> Response:
 @api_roles("admin", "dispatcher")
 def plan_json(region_id: str, day: str) -> Response:
     """The plan JSON of a region-day, with map positions of starts, ends and unassigned."""
-    document = _plan_for_view(region_id, _day(day), "json")
+    document = _plan_for_view(region_id, parse_day(day), "json")
     return jsonify(document)
 
 
@@ -124,7 +124,7 @@ def plan_json(region_id: str, day: str) -> Response:
 @api_roles("admin", "dispatcher")
 def plan_geojson(region_id: str, day: str) -> Response:
     """The plan as GeoJSON: route lines, stops and unassigned visits."""
-    document = _plan_for_view(region_id, _day(day), "geojson")
+    document = _plan_for_view(region_id, parse_day(day), "geojson")
     response = jsonify(document_geojson(document))
     response.mimetype = "application/geo+json"
     return response
@@ -134,9 +134,9 @@ def plan_geojson(region_id: str, day: str) -> Response:
 @api_roles("admin", "dispatcher")
 def plan_csv(region_id: str, day: str) -> Response:
     """The plan's stops as CSV, one row per stop in route order."""
-    parsed = _day(day)
+    parsed = parse_day(day)
     document = _plan_for_view(region_id, parsed, "csv")
-    name = f"plan-{region_id}-{parsed.isoformat()}-{_status()}.csv"
+    name = f"plan-{region_id}-{parsed.isoformat()}-{plan_status()}.csv"
     return Response(
         document_csv(document),
         mimetype="text/csv",
@@ -148,10 +148,10 @@ def plan_csv(region_id: str, day: str) -> Response:
 @api_roles("admin", "dispatcher")
 def publish_plan(region_id: str, day: str) -> Response:
     """Publish the region-day's current plan to its agents, replacing what they saw."""
-    parsed = _day(day)
+    parsed = parse_day(day)
     try:
         with session_scope(web_state().engine) as db:
-            _visible_region(db, region_id)
+            visible_region(db, region_id)
             published = publish(db, region_id, parsed, actor=actor())
     except NoPlanError as exc:
         abort(404, description=str(exc))
@@ -183,7 +183,7 @@ def basemap(region_id: str) -> Response:
             region = db.get(m.Region, region_id)
             assert region is not None
         else:
-            region = _visible_region(db, region_id)
+            region = visible_region(db, region_id)
         network = region.network
     settings = web_state().settings
     try:
@@ -300,9 +300,9 @@ def _number(body: dict[str, Any], name: str) -> float | None:
 
 def _plan_for_view(region_id: str, day: date, form: str) -> dict[str, Any]:
     """The stored plan document, with positions for the map, after recording the view."""
-    status = _status()
+    status = plan_status()
     with session_scope(web_state().engine) as db:
-        _visible_region(db, region_id)
+        visible_region(db, region_id)
         plan = load_plan(db, region_id, day, status)
         if plan is None:
             abort(
@@ -359,7 +359,7 @@ def _with_positions(db: Session, stored: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def _visible_region(db: Session, region_id: str) -> m.Region:
+def visible_region(db: Session, region_id: str) -> m.Region:
     """The region, if the caller may see it; 404 otherwise (also when it does not exist)."""
     user = current_user()
     region = db.get(m.Region, region_id)
@@ -368,7 +368,7 @@ def _visible_region(db: Session, region_id: str) -> m.Region:
     return region
 
 
-def _day(text: str) -> date:
+def parse_day(text: str) -> date:
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
@@ -377,7 +377,7 @@ def _day(text: str) -> date:
     abort(400, description=f"day {text[:40]!r} is not a date; use YYYY-MM-DD")
 
 
-def _status() -> str:
+def plan_status() -> str:
     status = request.args.get("status", CURRENT)
     if status not in STATUSES:
         abort(400, description=f"status must be one of {', '.join(STATUSES)}")

@@ -179,12 +179,29 @@ def test_dispatcher_sees_the_sample_day_on_the_map(sample_site: Site, browser: A
     summary = document["summary"]
     assert page.inner_text("#fig-routed") == f"{summary['visits_routed']} / {summary['visits']}"
     assert page.locator("#teams tr").count() == len(document["routes"])
+    # The timeline: one row per route, a bar per visit; a visit shows its window and ETA.
+    assert page.locator("#timeline-rows .tl-route").count() == len(document["routes"])
+    assert page.locator("#timeline-rows .tl-visit").count() == routed
+    page.locator("#timeline-rows .tl-visit").first.click()
+    detail = page.inner_text("#timeline-detail")
+    assert "Window" in detail and "ETA" in detail
     screenshot(page, "dispatcher-map.png", docs=True)
 
     page.locator(".stop-icon").first.dispatch_event("click")  # markers may overlap
     popup = page.wait_for_selector(".leaflet-popup-content")
     assert "Window" in popup.inner_text() and "ETA" in popup.inner_text()
     screenshot(page, "dispatcher-stop-popup.png")
+
+    # The first team's printable route sheet: its stops in order.
+    first = document["routes"][0]
+    sheet = context.new_page()
+    sheet.goto(sample_site.url + page.get_attribute("#teams tr:first-child a.sheet-link", "href"))
+    visits = sheet.locator("tr.stop")
+    assert [visits.nth(i).get_attribute("data-visit") for i in range(visits.count())] == [
+        stop["visit_id"] for stop in first["stops"]
+    ]
+    screenshot(sheet, "route-sheet.png")
+    sheet.close()
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#publish")

@@ -44,6 +44,9 @@ AGENTS_ONLY = {
     "disp": 403,
     "admin": 403,
 }
+NORTH_SHEET = {**NORTH_STAFF, "anonymous": 302}
+"""The printable route sheet: a page (anonymous visitors are sent to sign in)."""
+SOUTH_SHEET = {**SOUTH_STAFF, "anonymous": 302}
 
 # (method, path, endpoint, expected status per user); 201 stands for "201 or 200" (a retry).
 MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
@@ -59,6 +62,15 @@ MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
         "/dispatch",
         "pages.dispatch",
         {**ANON_PAGE, "agent_a": 403, "agent_b": 403, "disp_south": 200, "disp": 200, "admin": 200},
+    ),
+    ("GET", f"/dispatch/north/{DAY}/sheet/A1", "pages.sheet", NORTH_SHEET),
+    ("GET", f"/dispatch/north/{DAY}/sheet/A2?status=published", "pages.sheet", NORTH_SHEET),
+    ("GET", f"/dispatch/south/{DAY}/sheet/S1", "pages.sheet", SOUTH_SHEET),
+    (
+        "GET",
+        f"/dispatch/north/{DAY}/sheet/S1",
+        "pages.sheet",
+        {**NORTH_SHEET, "disp": 404, "admin": 404},
     ),
     (
         "GET",

@@ -36,6 +36,18 @@
     }
   }
 
+  /** The printable route sheet of a team, for the chosen region, day and plan. */
+  function sheetUrl(route) {
+    const region = encodeURIComponent($("region").value);
+    const team = encodeURIComponent(route.team_id);
+    return `/dispatch/${region}/${$("day").value}/sheet/${team}?status=${$("status").value}`;
+  }
+
+  function timeline(plan) {
+    DoorstepTimeline.draw($("timeline-rows"), $("timeline-detail"), plan, stopPopup, sheetUrl);
+    $("timeline").hidden = false;
+  }
+
   function slackMinutes(stop) {
     const start = Date.parse(stop.start);
     for (const w of stop.windows || []) {
@@ -138,7 +150,8 @@
         el("td", { text: String(route.stops.length) }),
         el("td", { text: `${hm(route.travel_time_s)} · ${(route.travel_distance_m / 1000).toFixed(1)} km` }),
         el("td", { text: hm(working / 1000) }),
-        el("td", { text: `${use}%` }));
+        el("td", { text: `${use}%` }),
+        el("td", {}, el("a", { href: sheetUrl(route), class: "sheet-link", text: t("sheet") })));
     });
     $("teams").replaceChildren(...rows);
     $("unassigned").replaceChildren(...plan.unassigned.map((item) =>
@@ -164,12 +177,14 @@
       const { body: plan } = await api(planPath("plan"));
       message("");
       draw(plan);
+      timeline(plan);
       summarise(plan);
       setExports(true);
       $("publish").disabled = $("status").value !== "current";
     } catch (error) {
       if (state.layers) state.layers.remove();
       $("summary").hidden = true;
+      $("timeline").hidden = true;
       setExports(false);
       $("publish").disabled = true;
       message(error.status === 404 ? `${t("no_plan")} (${error.message})` : error.message, true);
