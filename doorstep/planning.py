@@ -167,7 +167,7 @@ def plan_day(
         plan = replace(plan, unassigned=plan.unassigned + policy_day.excluded)
 
     clock = time.perf_counter()
-    shapes = _shapes(network, problem, snapped, plan)
+    shapes = route_shapes(network, problem, snapped, plan)
     timings["geometry"] = time.perf_counter() - clock
     log.info(
         "planned %s %s: %d routed, %d unassigned, solve %.1f s",
@@ -227,7 +227,7 @@ def _matrix(
     return TravelMatrix(durations=durations, distances=distances)
 
 
-def _shapes(
+def route_shapes(
     network: geo.RoadNetwork,
     problem: Problem,
     snapped: Mapping[TravelMode, Snapping],

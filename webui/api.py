@@ -23,6 +23,7 @@ from doorstep.db import models as m
 from doorstep.db.engine import session_scope
 from doorstep.db.store import CURRENT, load_plan
 from doorstep.export import document_csv, document_geojson
+from doorstep.moves import MoveError, NoCurrentPlanError, propose_move, save_move
 from doorstep.outcomes import (
     IdConflictError,
     NotOnRouteError,
@@ -32,6 +33,7 @@ from doorstep.outcomes import (
     store_outcome,
 )
 from doorstep.published import PUBLISHED, NoPlanError, agent_route_document, publish
+from doorstep.stored_plans import ConcurrentPlanError
 from webui.auth import api_roles
 from webui.openapi import openapi_document
 from webui.state import actor, audit_view, current_user, now, web_state
@@ -45,6 +47,7 @@ OUTCOME_FIELDS = frozenset(
     {"id", "visit_id", "outcome", "note", "at", "promise_amount", "promise_date", "lat", "lon"}
 )
 PLAN_LIST_LIMIT = 100
+MOVE_FIELDS = frozenset({"visit_id", "team_id", "position", "save"})
 
 
 @api_bp.get("/openapi.json")
@@ -168,6 +171,89 @@ def publish_plan(region_id: str, day: str) -> Response:
             "stops": published.stops,
         }
     )
+
+
+@api_bp.post("/regions/<region_id>/days/<day>/moves")
+@api_roles("admin", "dispatcher")
+def move(region_id: str, day: str) -> tuple[Response, int]:
+    """Move a visit to a team's route at a position in the current plan: re-time the two
+    routes, validate the plan, and with `save` and no violation store it as current."""
+    parsed = parse_day(day)
+    with session_scope(web_state().engine) as db:
+        visible_region(db, region_id)
+    visit_id, team_id, position, save = _move_input(request.get_json(silent=True))
+    settings = web_state().settings
+    try:
+        proposal = propose_move(
+            web_state().engine,
+            region_id,
+            parsed,
+            visit_id=visit_id,
+            team_id=team_id,
+            position=position,
+            cache_dir=settings.cache_dir,
+            policy_dir=settings.policy_dir,
+            max_snap_m=settings.max_snap_m,
+        )
+    except NoCurrentPlanError as exc:
+        abort(404, description=str(exc))
+    except MoveError as exc:
+        abort(422, description=str(exc))
+    except (ValueError, OSError) as exc:
+        log.warning("move in %s on %s failed: %s", region_id, parsed.isoformat(), exc)
+        abort(503, description=f"the region-day cannot be rebuilt to check the move: {exc}")
+    detail = {"visit_id": visit_id, "team_id": team_id, "position": position}
+    body: dict[str, Any] = {
+        "region": region_id,
+        "day": parsed.isoformat(),
+        "visit_id": visit_id,
+        "team_id": team_id,
+        "position": position,
+        "routes": list(proposal.routes),
+        "violations": list(proposal.violations),
+        "saved": False,
+        "plan_id": None,
+    }
+    if not proposal.valid:
+        body["error"] = "move_refused"
+        body["message"] = (
+            f"the move breaks {len(proposal.violations)} rule(s); nothing was saved: "
+            + "; ".join(str(v["message"]) for v in proposal.violations[:5])
+        )
+        audit_view("view_move", "plan", f"{region_id}/{parsed.isoformat()}", detail)
+        return jsonify(body), 422
+    if save:
+        try:
+            body["plan_id"] = save_move(web_state().engine, proposal, actor=actor(), detail=detail)
+        except ConcurrentPlanError as exc:
+            abort(409, description=str(exc))
+        except IntegrityError:
+            abort(409, description="someone saved this region-day at the same moment; retry")
+        body["saved"] = True
+        log.info("visit %s moved to %s in %s on %s", visit_id, team_id, region_id, parsed)
+    else:
+        audit_view("view_move", "plan", f"{region_id}/{parsed.isoformat()}", detail)
+    return jsonify(body), 200
+
+
+def _move_input(body: Any) -> tuple[str, str, int, bool]:
+    """The move request's fields, or 400/422 saying what is wrong."""
+    if not isinstance(body, dict):
+        abort(400, description="send the move as a JSON object (Content-Type: application/json)")
+    unknown = sorted(set(body) - MOVE_FIELDS)
+    if unknown:
+        abort(422, description=f"unknown field(s) {', '.join(unknown)}")
+    for name in ("visit_id", "team_id"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value or len(value) > 100:
+            abort(422, description=f"`{name}` is required: a string of 1 to 100 characters")
+    position = body.get("position")
+    if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+        abort(422, description="`position` is required: the stop number, 1 for the first")
+    save = body.get("save", False)
+    if not isinstance(save, bool):
+        abort(422, description="`save` must be true or false")
+    return body["visit_id"], body["team_id"], position, save
 
 
 @api_bp.get("/regions/<region_id>/basemap.geojson")

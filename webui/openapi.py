@@ -180,6 +180,39 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            f"{plan_path}/moves": {
+                "post": {
+                    "summary": "Move a visit by hand in the current plan (admin, dispatcher)",
+                    "description": (
+                        "Takes the visit out of its route (or the unassigned list) and puts it "
+                        "at `position` (1 = first stop) in the team's route; re-times both "
+                        "routes (leave at the shift start, each visit as early as its windows "
+                        "allow, breaks as early as theirs do) and validates the whole plan "
+                        "against the region-day as it stands, policy included. 200 with the "
+                        "re-timed routes when no rule is broken (saved as the current plan "
+                        "when `save` is true; publish to show it to agents); 422 with "
+                        "`violations` when one is, and nothing is saved."
+                    ),
+                    "operationId": "moveVisit",
+                    "parameters": [_REGION_PARAM, _DAY_PARAM],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/MoveInput"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Move"}, "Checked (saved)"),
+                        "422": _json(
+                            {"$ref": "#/components/schemas/MoveRefused"},
+                            "The move breaks a rule, or the request is not a valid move",
+                        ),
+                        **_errors(400, 401, 403, 404, 409, 503),
+                    },
+                }
+            },
             "/regions/{region_id}/basemap.geojson": {
                 "get": {
                     "summary": "The region's roads, the maps' offline base layer",
@@ -361,7 +394,61 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
+    violation = {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {
+                "type": "string",
+                "description": "A validate code (window, shift, break, ...) or `retime`: the "
+                "route cannot be laid out in that order",
+            },
+            "message": {"type": "string"},
+            "team_id": _NULLABLE_STR,
+            "visit_id": _NULLABLE_STR,
+        },
+    }
+    move = {
+        "region": {"type": "string"},
+        "day": _DATE,
+        "visit_id": {"type": "string"},
+        "team_id": {"type": "string"},
+        "position": {"type": "integer"},
+        "routes": {
+            "type": "array",
+            "items": route,
+            "description": "The re-timed routes (empty when one cannot be laid out)",
+        },
+        "violations": {"type": "array", "items": violation},
+        "saved": {"type": "boolean"},
+        "plan_id": {"type": "integer", "nullable": True},
+    }
     return {
+        "MoveInput": {
+            "type": "object",
+            "required": ["visit_id", "team_id", "position"],
+            "additionalProperties": False,
+            "properties": {
+                "visit_id": {"type": "string", "minLength": 1, "maxLength": 100},
+                "team_id": {"type": "string", "minLength": 1, "maxLength": 100},
+                "position": {"type": "integer", "minimum": 1},
+                "save": {"type": "boolean", "default": False},
+            },
+        },
+        "Move": {
+            "type": "object",
+            "required": ["routes", "violations", "saved", "plan_id"],
+            "properties": move,
+        },
+        "MoveRefused": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "example": "move_refused"},
+                "message": {"type": "string"},
+                **move,
+            },
+        },
         "Me": {
             "type": "object",
             "required": ["name", "role", "regions", "locale", "map", "nav_link_template"],

@@ -192,6 +192,21 @@ def test_dispatcher_sees_the_sample_day_on_the_map(sample_site: Site, browser: A
     assert "Window" in popup.inner_text() and "ETA" in popup.inner_text()
     screenshot(page, "dispatcher-stop-popup.png")
 
+    # Move the stop by hand (here to where it is: the route is re-timed from the shift start):
+    # the popup shows the new ETAs, or the rules the move breaks; a clean move is saved.
+    popup.query_selector(".move-check").click()
+    result = page.wait_for_selector(
+        ".leaflet-popup-content .move-route, .leaflet-popup-content .violation", timeout=30000
+    )
+    screenshot(page, "dispatcher-move.png")
+    if "move-route" in (result.get_attribute("class") or ""):
+        page.click(".leaflet-popup-content .move-save")
+        page.wait_for_selector("#message:has-text('Moved')", timeout=30000)
+        page.wait_for_selector(ready, timeout=30000)
+        with session_scope(sample_site.engine) as session:
+            actions = session.scalars(select(m.AuditEntry.action)).all()
+        assert "move_visit" in actions
+
     # The first team's printable route sheet: its stops in order.
     first = document["routes"][0]
     sheet = context.new_page()

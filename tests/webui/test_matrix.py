@@ -24,6 +24,7 @@ USERS = ("anonymous", "agent_a", "agent_b", "disp_south", "disp", "admin")
 DAY = "2026-11-24"
 OUTCOME = {"visit_id": "N-V1", "outcome": "met"}
 """Each user sends it with an id of their own (a UUID made from the user name)."""
+MOVE = {"visit_id": "N-V1", "team_id": "A1", "position": 1, "save": True}
 
 ANON_PAGE = {"anonymous": 302}
 SIGNED_IN = {u: 200 for u in USERS if u != "anonymous"}
@@ -102,6 +103,14 @@ MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
     ("GET", f"/api/v1/regions/south/days/{DAY}/plan.csv", "api.plan_csv", SOUTH_STAFF),
     ("POST", f"/api/v1/regions/north/days/{DAY}/publish", "api.publish_plan", NORTH_STAFF),
     ("POST", f"/api/v1/regions/south/days/{DAY}/publish", "api.publish_plan", SOUTH_STAFF),
+    # The site plans north under cn (two agents a visit): its one-agent routes break it, so
+    # the move is checked and refused (422) for those who may make it, and saves nothing.
+    (
+        "POST",
+        f"/api/v1/regions/north/days/{DAY}/moves",
+        "api.move",
+        {**NORTH_STAFF, "disp": 422, "admin": 422},
+    ),
     (
         "GET",
         "/api/v1/regions/north/basemap.geojson",
@@ -164,6 +173,8 @@ def _call(client: FlaskClient, user: str, method: str, path: str) -> tuple[int, 
         kwargs: dict = {"headers": headers}
         if path.endswith("/outcomes"):
             kwargs["json"] = {**OUTCOME, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, user))}
+        elif path.endswith("/moves"):
+            kwargs["json"] = MOVE
         elif path in ("/logout", "/language"):
             kwargs["data"] = {"csrf_token": headers.get("X-CSRFToken", ""), "locale": "en"}
         response = client.post(path, **kwargs)

@@ -20,6 +20,7 @@ const Doorstep = (() => {
       super((body && body.message) || `HTTP ${status}`);
       this.status = status;
       this.code = body && body.error;
+      this.body = body;
     }
   }
 

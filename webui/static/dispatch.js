@@ -5,7 +5,7 @@
 (() => {
   const { t, api, clock, hm, el } = Doorstep;
   const $ = (id) => document.getElementById(id);
-  const state = { me: null, map: null, mapRegion: null, layers: null };
+  const state = { me: null, map: null, mapRegion: null, layers: null, plan: null };
   const params = new URLSearchParams(window.location.search);
 
   function message(text, isError) {
@@ -58,6 +58,57 @@
     return null;
   }
 
+  /** Move a visit to a team and position: check it (new ETAs or the rules it breaks), then
+   * save it as the current plan. Only on the current plan. */
+  function moveControl(visitId, teamId, position) {
+    if (!state.plan || $("status").value !== "current" || !state.plan.routes.length) return null;
+    const team = el("select", { class: "move-team" },
+      ...state.plan.routes.map((r) => el("option", { value: r.team_id, text: r.team_id })));
+    team.value = teamId || state.plan.routes[0].team_id;
+    const place = el("input", {
+      type: "number", min: "1", step: "1", value: String(position || 1), class: "move-position",
+    });
+    const check = el("button", { type: "button", class: "move-check", text: t("move_check") });
+    const save = el("button", { type: "button", class: "move-save", text: t("move_save") });
+    save.disabled = true;
+    const out = el("div", { class: "move-result" });
+    async function send(saving) {
+      save.disabled = true;
+      out.textContent = t("loading");
+      const body = {
+        visit_id: visitId, team_id: team.value, position: Number(place.value), save: saving,
+      };
+      try {
+        const { body: moved } = await api(planPath("moves").split("?")[0], { method: "POST", body });
+        if (saving) {
+          await loadPlan();
+          message(t("move_saved"));
+          return;
+        }
+        out.replaceChildren(...moved.routes.map((r) => el("div", {
+          class: "move-route",
+          text: `${r.team_id}: ${r.stops.map((s) => `${s.sequence}. ${s.visit_id} ${clock(s.start)}`)
+            .join(", ") || "—"} · ${t("back_at")} ${clock(r.arrival)}`,
+        })));
+        save.disabled = false;
+      } catch (error) {
+        const violations = (error.body && error.body.violations) || [];
+        out.replaceChildren(
+          el("div", { class: "error", text: violations.length ? t("move_refused") : error.message }),
+          ...violations.map((v) => el("div", { class: "violation", text: v.message })));
+      }
+    }
+    for (const input of [team, place]) input.addEventListener("change", () => { save.disabled = true; });
+    check.addEventListener("click", () => send(false));
+    save.addEventListener("click", () => send(true));
+    return el("div", { class: "move" },
+      el("strong", { text: t("move") }),
+      el("label", {}, ` ${t("move_team")} `, team),
+      el("label", {}, ` ${t("move_position")} `, place),
+      el("div", {}, check, " ", save),
+      out);
+  }
+
   function stopPopup(route, stop) {
     const windows = (stop.windows || []).map((w) => `${clock(w.start)}–${clock(w.end)}`);
     const slack = slackMinutes(stop);
@@ -67,7 +118,8 @@
       el("div", { text: stop.address || "" }),
       el("div", { text: `${t("window")}: ${windows.join(", ") || "—"}` }),
       el("div", { text: `${t("eta")}: ${clock(stop.arrival)} · ${clock(stop.start)}–${clock(stop.end)}` }),
-      slack !== null ? el("div", { text: `${t("slack")}: ${slack} ${t("minutes")}` }) : null);
+      slack !== null ? el("div", { text: `${t("slack")}: ${slack} ${t("minutes")}` }) : null,
+      moveControl(stop.visit_id, route.team_id, stop.sequence));
   }
 
   function draw(plan) {
@@ -121,7 +173,8 @@
         el("strong", { text: `${item.visit_id} · ${t("unassigned")}` }),
         el("div", { text: item.address || "" }),
         el("div", { text: `${t("reason")}: ${item.reason_code}` }),
-        el("div", { text: item.reason }))).addTo(layers);
+        el("div", { text: item.reason }),
+        moveControl(item.visit_id, null, 1))).addTo(layers);
     }
     const bounds = layers.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
@@ -175,6 +228,7 @@
     $("map").dataset.ready = "0";
     try {
       const { body: plan } = await api(planPath("plan"));
+      state.plan = plan;
       message("");
       draw(plan);
       timeline(plan);
@@ -182,6 +236,7 @@
       setExports(true);
       $("publish").disabled = $("status").value !== "current";
     } catch (error) {
+      state.plan = null;
       if (state.layers) state.layers.remove();
       $("summary").hidden = true;
       $("timeline").hidden = true;
