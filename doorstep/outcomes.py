@@ -24,16 +24,11 @@ import geo
 from doorstep.db import models as m
 from doorstep.db.engine import session_scope
 from doorstep.db.store import audit
+from doorstep.history import VISIT_OUTCOMES
 from doorstep.published import PUBLISHED
 
-OUTCOMES = (
-    "met",
-    "not_home",
-    "refused",
-    "wrong_address",
-    "promise_to_pay",
-    "agreement_signed",
-)
+OUTCOMES = VISIT_OUTCOMES
+"""What an agent records at a stop: the outcomes of a home visit, as history.csv names them."""
 CHECKIN_WARNING_M = 150
 """A check-in farther than this from the address is stored with a warning, never refused:
 GPS in a courtyard or a high-rise is often that far off."""

@@ -809,17 +809,7 @@ class _Generator:
             starts_at.append(start)
             ends_at.append(end)
             shift = shifts[k]
-            breaks: list[Break] = []
-            if shift[1] - shift[0] >= 6 * 60:
-                lunch = self.rng.choice((11 * 60, 11 * 60 + 30, 11 * 60 + 30, 12 * 60))
-                breaks.append(Break(_tw(lunch, lunch + 120), _s(30)))
-                if self.rng.random() < 0.25:
-                    breaks.append(Break(_tw(14 * 60 + 30, 16 * 60), _s(15)))
-            elif shift[1] - shift[0] >= 4 * 60:
-                breaks.append(Break(_tw(shift[0] + 90, shift[0] + 150), _s(15)))
-            max_visits = self.rng.randint(8, 12) if self.rng.random() < 0.4 else None
-            length = shift[1] - shift[0]
-            max_work = length - 30 if length >= 480 and self.rng.random() < 0.25 else None
+            breaks, max_visits, max_work = self._day_limits(shift)
             if k in crew_of:
                 max_visits = max_work = None
             lasts.append(min(shift[1], shift[0] + max_work) if max_work else shift[1])
@@ -961,17 +951,7 @@ class _Generator:
             end = start
             if j in ends_elsewhere:
                 end = office if at_home else self._pick(self._near(office, _MODE_REACH_M[mode]))
-            breaks: list[Break] = []
-            if shift[1] - shift[0] >= 6 * 60:
-                lunch = self.rng.choice((11 * 60, 11 * 60 + 30, 11 * 60 + 30, 12 * 60))
-                breaks.append(Break(_tw(lunch, lunch + 120), _s(30)))
-                if self.rng.random() < 0.25:
-                    breaks.append(Break(_tw(14 * 60 + 30, 16 * 60), _s(15)))
-            elif shift[1] - shift[0] >= 4 * 60:
-                breaks.append(Break(_tw(shift[0] + 90, shift[0] + 150), _s(15)))
-            max_visits = self.rng.randint(8, 12) if self.rng.random() < 0.4 else None
-            length = shift[1] - shift[0]
-            max_work = length - 30 if length >= 480 and self.rng.random() < 0.25 else None
+            breaks, max_visits, max_work = self._day_limits(shift)
             if sizes[j] == 3:
                 max_visits = max_work = None
             lead = ids[team[0]]
@@ -1007,6 +987,22 @@ class _Generator:
             )
         self.agents = agents
         self.part_time = self.teams[part_time]
+
+    def _day_limits(self, shift: tuple[int, int]) -> tuple[list[Break], int | None, int | None]:
+        """Breaks, max visits and max working minutes for a shift (minutes): lunch and
+        sometimes an afternoon break on a full day, one short break on a half day."""
+        breaks: list[Break] = []
+        if shift[1] - shift[0] >= 6 * 60:
+            lunch = self.rng.choice((11 * 60, 11 * 60 + 30, 11 * 60 + 30, 12 * 60))
+            breaks.append(Break(_tw(lunch, lunch + 120), _s(30)))
+            if self.rng.random() < 0.25:
+                breaks.append(Break(_tw(14 * 60 + 30, 16 * 60), _s(15)))
+        elif shift[1] - shift[0] >= 4 * 60:
+            breaks.append(Break(_tw(shift[0] + 90, shift[0] + 150), _s(15)))
+        max_visits = self.rng.randint(8, 12) if self.rng.random() < 0.4 else None
+        length = shift[1] - shift[0]
+        max_work = length - 30 if length >= 480 and self.rng.random() < 0.25 else None
+        return breaks, max_visits, max_work
 
     def _office_labels(self, offices: list[int]) -> dict[int, str]:
         labels: dict[int, str] = {}

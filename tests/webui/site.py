@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from doorstep.accounts import create_user
 from doorstep.db import models as m
@@ -214,20 +215,25 @@ def build_small_site(engine: Engine, *, network: str = str(TINY_NETWORK)) -> Non
             )
         session.flush()
         for region, document in (("north", NORTH_PLAN), ("south", SOUTH_PLAN)):
-            routes, stops, unassigned = plan_rows_from_document(document)
             for status in ("current", "published"):
-                save_plan(
-                    session,
-                    region_id=region,
-                    day=DAY,
-                    document=document,
-                    routes=routes,
-                    stops=stops,
-                    unassigned=unassigned,
-                    policy="cn@2026.1",
-                    objective=0,
-                    solve_seconds=0.0,
-                    status=status,
-                )
+                store_plan(session, document, status, region)
         for name, spec in USERS.items():
             create_user(session, name, PASSWORD, actor="test", **spec)  # type: ignore[arg-type]
+
+
+def store_plan(session: Session, document: dict, status: str, region: str = "north") -> None:
+    """Store a hand-made plan document as the region-day's plan with `status`."""
+    routes, stops, unassigned = plan_rows_from_document(document)
+    save_plan(
+        session,
+        region_id=region,
+        day=DAY,
+        document=document,
+        routes=routes,
+        stops=stops,
+        unassigned=unassigned,
+        policy="cn@2026.1",
+        objective=0,
+        solve_seconds=0.0,
+        status=status,
+    )

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, select
 from doorstep import published
 from doorstep.db import models as m
 from doorstep.db.engine import session_scope
-from doorstep.db.store import load_plan, plan_rows_from_document, save_plan
+from doorstep.db.store import load_plan
 from doorstep.stored_plans import prepare
 from tests.webui.conftest import api_csrf, make_site, sign_in
-from tests.webui.site import DAY, NORTH_PLAN, route, stop
+from tests.webui.site import DAY, NORTH_PLAN, route, stop, store_plan
 
 PLAN = f"/api/v1/regions/north/days/{DAY.isoformat()}"
 
@@ -104,7 +104,8 @@ def test_publish_copies_the_current_plan(app: Flask, engine: Engine) -> None:
             ],
         )
     )
-    _store(engine, moved, "current")
+    with session_scope(engine) as session:
+        store_plan(session, moved, "current")
     agent_b = sign_in(app.test_client(), "agent_b")
     assert [
         s["visit_id"] for s in agent_b.get("/api/v1/me/route").get_json()["route"]["stops"]
@@ -306,21 +307,3 @@ def test_views_and_changes_are_audited_without_borrower_data(
     for secret in ("secret note", "Street 1", "refused", "B1"):
         assert secret not in details
         assert secret not in caplog.text
-
-
-def _store(engine: Engine, document: dict, status: str) -> None:
-    routes, stops, unassigned = plan_rows_from_document(document)
-    with session_scope(engine) as session:
-        save_plan(
-            session,
-            region_id="north",
-            day=DAY,
-            document=document,
-            routes=routes,
-            stops=stops,
-            unassigned=unassigned,
-            policy="cn@2026.1",
-            objective=0,
-            solve_seconds=0.0,
-            status=status,
-        )

@@ -10,29 +10,10 @@ from sqlalchemy import Engine, select
 
 from doorstep.db import models as m
 from doorstep.db.engine import session_scope
-from doorstep.db.store import plan_rows_from_document, save_plan
 from tests.webui.conftest import sign_in
-from tests.webui.site import DAY, NORTH_PLAN, iso
+from tests.webui.site import DAY, NORTH_PLAN, iso, store_plan
 
 SHEET = f"/dispatch/north/{DAY.isoformat()}/sheet"
-
-
-def _store_current(engine: Engine, document: dict) -> None:
-    routes, stops, unassigned = plan_rows_from_document(document)
-    with session_scope(engine) as session:
-        save_plan(
-            session,
-            region_id="north",
-            day=DAY,
-            document=document,
-            routes=routes,
-            stops=stops,
-            unassigned=unassigned,
-            policy="cn@2026.1",
-            objective=0,
-            solve_seconds=0.0,
-            status="current",
-        )
 
 
 def test_the_sheet_lists_a_teams_stops_in_order(app: Flask, engine: Engine) -> None:
@@ -62,7 +43,8 @@ def test_the_sheet_escapes_imported_text_and_shows_breaks(app: Flask, engine: En
     route = document["routes"][0]
     route["stops"][1]["address"] = '<script>alert("x")</script> & Co'
     route["breaks"] = [{"start": iso("10:35"), "end": iso("10:55")}]
-    _store_current(engine, document)
+    with session_scope(engine) as session:
+        store_plan(session, document, "current")
     html = sign_in(app.test_client(), "admin").get(f"{SHEET}/A1").get_data(as_text=True)
     assert '<script>alert("x")' not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
