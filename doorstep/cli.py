@@ -3,10 +3,8 @@ fix), 2 a usage error."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -22,20 +20,16 @@ from doorstep.cli_common import (
     parse_timezone,
 )
 from doorstep.contact import PolicyDay, apply_policy, region_holidays
-from doorstep.csvio import DayInput, check_in_area, read_day
-from doorstep.db.days import UnknownRegionError
-from doorstep.errors import InputError, InputProblem
+from doorstep.csvio import DayInput, read_day
+from doorstep.errors import InputError
 from doorstep.export import plan_csv, plan_geojson, summary_text, write_atomic, write_plan
 from doorstep.history import read_history
-from doorstep.planning import DayPlan, PlanInvalidError, plan_day
+from doorstep.planning import DayPlan
 from doorstep.policies import resolve_policy
+from doorstep.region_planning import RegionPlanError, load_network, plan_region, route_day
 from doorstep.settings import Settings
-from doorstep.stored_plans import ConcurrentPlanError, prepare, save
-from optimizer import SolverTimeoutError
 
 SAMPLE_FOLDER = Path(__file__).resolve().parent.parent / "data" / "sample"
-OUTSIDE_NETWORK_MARGIN_M = 2000.0
-"""Coordinates farther than this outside the road network's area are an input error."""
 DETERMINISTIC_SOLUTIONS = 100
 """Improving solutions after which `--deterministic` stops: well inside the default time
 limit on the sample day, so the count, not the clock, ends the search."""
@@ -350,11 +344,9 @@ def sample(
 
 def _load_network(source: str, settings: Settings) -> geo.RoadNetwork:
     try:
-        return geo.load_network(
-            None if source == "sample" else source, cache_dir=settings.cache_dir
-        )
-    except (ValueError, OSError) as exc:
-        raise KnownError(f"road network {source!r}: {exc}") from None
+        return load_network(source, settings)
+    except RegionPlanError as exc:
+        raise KnownError(str(exc)) from None
 
 
 def _read_files(visits_path: Path, agents_path: Path, max_visits_per_borrower: int) -> DayInput:
@@ -398,31 +390,18 @@ def _plan_stored(
     """Plan a stored region-day and store the plan."""
     engine = open_database(settings)
     try:
-        prepared, stored = prepare(engine, region, day, policy_dir=settings.policy_dir)
-    except (UnknownRegionError, ValueError) as exc:
-        raise KnownError(str(exc)) from None
-    if not stored.visits:
-        raise KnownError(
-            f"region {region} has no open visits on {day.isoformat()}; import them with "
-            f"`doorstep import visits.csv --region {region} --day {day.isoformat()}`"
+        planned = plan_region(
+            engine,
+            settings,
+            region,
+            day,
+            time_limit=time_limit,
+            actor=actor_name(),
+            max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
         )
-    day_plan = _route(
-        settings,
-        stored,
-        prepared.policy_day,
-        files=("visits", "agents"),
-        day=day,
-        network_source=prepared.network,
-        timezone=prepared.timezone,
-        time_limit=time_limit,
-        region=region,
-        deterministic=deterministic,
-    )
-    try:
-        save(engine, prepared, day_plan, actor=actor_name())
-    except (ConcurrentPlanError, ValueError) as exc:
-        raise KnownError(f"plan not stored: {exc}") from None
-    return day_plan
+    except RegionPlanError as exc:
+        raise KnownError(str(exc)) from None
+    return planned.day_plan
 
 
 def _route(
@@ -439,43 +418,21 @@ def _route(
     deterministic: bool,
 ) -> DayPlan:
     """Load the road network, check the day lies on it, route and validate."""
-    clock = time.perf_counter()
-    network = _load_network(network_source, settings)
-    load_seconds = time.perf_counter() - clock
-    _check_area(day_input, network, *files)
     try:
-        day_plan = plan_day(
+        return route_day(
+            settings,
             day_input,
-            network,
+            policy_day,
+            files=files,
             day=day,
+            network_source=network_source,
             timezone=timezone,
-            region=region or network.name,
             time_limit=time_limit,
+            region=region,
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
-            max_snap_m=settings.max_snap_m,
-            cache_dir=settings.cache_dir / "matrices",
-            policy_day=policy_day,
         )
-    except SolverTimeoutError as exc:
-        raise KnownError(f"{exc} (--time-limit or DOORSTEP_TIME_LIMIT)") from None
-    except PlanInvalidError as exc:
-        raise KnownError(f"internal error, no plan written: {exc}") from None
-    timings = {"graph load": load_seconds, **day_plan.timings}
-    return dataclasses.replace(day_plan, timings=timings)
-
-
-def _check_area(
-    day_input: DayInput, network: geo.RoadNetwork, visits_file: str, agents_file: str
-) -> None:
-    bounds = network.bounds()
-    problems: list[InputProblem] = check_in_area(
-        day_input,
-        lambda lat, lon: bounds.contains(lat, lon, margin_m=OUTSIDE_NETWORK_MARGIN_M),
-        visits_file=visits_file,
-        agents_file=agents_file,
-    )
-    if problems:
-        raise KnownError(str(InputError(problems)))
+    except RegionPlanError as exc:
+        raise KnownError(str(exc)) from None
 
 
 def _write_outputs(

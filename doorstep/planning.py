@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -139,25 +139,31 @@ def plan_day(
     max_snap_m: float = 250.0,
     cache_dir: Path | None = None,
     policy_day: PolicyDay | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> DayPlan:
     """Snap, build matrices, solve, validate and trace the routes of one region-day.
 
     With `policy_day` (from `doorstep.contact.apply_policy` on `day_input`) only what the
     contact policy allows is routed, and its exclusions join the plan's unassigned visits.
+    `on_stage` is told "matrices", "solving", "validating" and "geometry" as each begins.
     Raises `PlanInvalidError` if the plan breaks any rule (it is then not returned).
     """
     given = day_input
     if policy_day is not None:
         day_input = policy_day.day_input
+    stage = on_stage or (lambda name: None)
+    stage("matrices")
     routable = build_problem(
         day_input, network, day=day, timezone=timezone, max_snap_m=max_snap_m, cache_dir=cache_dir
     )
     problem, snapped = routable.problem, routable.snapped
     timings = dict(routable.timings)
+    stage("solving")
     clock = time.perf_counter()
     plan = solve(problem, time_limit=time_limit, max_solutions=max_solutions)
     timings["solve"] = time.perf_counter() - clock
 
+    stage("validating")
     clock = time.perf_counter()
     violations = validate(problem, plan)
     timings["validate"] = time.perf_counter() - clock
@@ -166,6 +172,7 @@ def plan_day(
     if policy_day is not None and policy_day.excluded:
         plan = replace(plan, unassigned=plan.unassigned + policy_day.excluded)
 
+    stage("geometry")
     clock = time.perf_counter()
     shapes = route_shapes(network, problem, snapped, plan)
     timings["geometry"] = time.perf_counter() - clock

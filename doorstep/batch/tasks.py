@@ -26,17 +26,15 @@ from typing import Any
 
 import geo
 from doorstep.contact import PolicyDay
-from doorstep.csvio import DayInput, check_in_area
+from doorstep.csvio import DayInput
 from doorstep.errors import InputError
 from doorstep.planning import DayPlan, PlanInvalidError, RouteShape, build_problem, plan_day
+from doorstep.region_planning import check_area
 from optimizer import Plan, SolverTimeoutError
 from optimizer.validate import validate
 
 log = logging.getLogger(__name__)
 
-OUTSIDE_NETWORK_MARGIN_M = 2000.0
-"""Coordinates farther than this outside the road network's area are an input error (the
-same margin as `doorstep plan`)."""
 NETWORK_CACHE_SIZE = 2
 """Road networks a worker keeps loaded. A worker plans many regions of the same network
 in a row, and loading a country's graphs even from the cache takes seconds; two allow a
@@ -162,7 +160,7 @@ def plan_region(task: RegionTask) -> RegionResult:
     """Plan one whole region-day on this worker; never raises (see the module docstring)."""
     try:
         network, load_seconds = _load(task.network, task.options.cache_dir)
-        _check_area(task.policy_day.day_input, network)
+        check_area(task.policy_day.day_input, network, visits_file="visits", agents_file="agents")
         day_plan = plan_day(
             task.day_input,
             network,
@@ -187,7 +185,7 @@ def plan_part(task: PartTask) -> PartPlanned | RegionFailed:
     """Plan one part of a split region; never raises."""
     try:
         network, load_seconds = _load(task.network, task.options.cache_dir)
-        _check_area(task.day_input, network)
+        check_area(task.day_input, network, visits_file="visits", agents_file="agents")
         day_plan = plan_day(
             task.day_input,
             network,
@@ -285,18 +283,6 @@ def _load(source: str, cache_dir: Path) -> tuple[geo.RoadNetwork, float]:
     except (ValueError, OSError) as exc:
         raise NetworkLoadError(str(exc)) from None
     return network, time.perf_counter() - clock
-
-
-def _check_area(day_input: DayInput, network: geo.RoadNetwork) -> None:
-    bounds = network.bounds()
-    problems = check_in_area(
-        day_input,
-        lambda lat, lon: bounds.contains(lat, lon, margin_m=OUTSIDE_NETWORK_MARGIN_M),
-        visits_file="visits",
-        agents_file="agents",
-    )
-    if problems:
-        raise InputError(problems)
 
 
 def _planned(region_id: str, day_plan: DayPlan) -> RegionPlanned:
