@@ -459,10 +459,12 @@ from doorstep.cli_web import serve, users  # noqa: E402
 main.add_command(serve)
 main.add_command(users)
 from doorstep.batch.cli import batch  # noqa: E402
+from doorstep.cli_jobs import jobs  # noqa: E402
 from doorstep.cli_network import network  # noqa: E402
 
 main.add_command(batch)
 main.add_command(network)
+main.add_command(jobs)
 
 
 if __name__ == "__main__":  # pragma: no cover

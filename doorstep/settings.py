@@ -20,6 +20,9 @@
 | `DOORSTEP_LOGIN_LIMIT` | `5 per minute;30 per hour` | failed and successful sign-ins allowed per client address (Flask-Limiter syntax) |
 | `DOORSTEP_RATELIMIT_STORAGE_URL` | `memory://` | where the web app counts sign-ins: `memory://` for one process, `redis://host:6379` when several workers must share the count |
 | `DOORSTEP_SESSION_HOURS` | `12` | how long a web sign-in lasts |
+| `DOORSTEP_TRUSTED_PROXIES` | `0` | reverse proxies in front of the web app (e.g. 1 for one nginx): their `X-Forwarded-For` and `X-Forwarded-Proto` are believed, so sign-in limits and logs see the client's address; leave 0 when clients connect directly, or anyone could pretend to be anyone |
+| `DOORSTEP_RETENTION_DAYS` | `365` | `doorstep retention` deletes plans, planning jobs and contact events (with their notes, promises and check-in positions) older than this many days; at least 62, so every contact policy still sees the contacts it counts |
+| `DOORSTEP_AUDIT_RETENTION_DAYS` | `730` | `doorstep retention` deletes audit log entries older than this many days; at least `DOORSTEP_RETENTION_DAYS` |
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "DOORSTEP_"
+MIN_RETENTION_DAYS = 62
+"""The longest look-back of any contact rule (a calendar month, or a rolling 30 or 60 days)
+plus a margin: contacts younger than this are never deleted."""
 
 
 def default_database_url() -> str:
@@ -62,6 +68,9 @@ class Settings:
     login_limit: str = "5 per minute;30 per hour"
     ratelimit_storage_url: str = field(default="memory://", repr=False)  # may hold a password
     session_hours: float = 12.0
+    trusted_proxies: int = 0
+    retention_days: int = 365
+    audit_retention_days: int = 730
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0:
@@ -79,6 +88,24 @@ class Settings:
             raise ValueError(msg)
         if self.session_hours <= 0:
             msg = f"{PREFIX}SESSION_HOURS must be a positive number of hours, got {self.session_hours}"
+            raise ValueError(msg)
+        if not 0 <= self.trusted_proxies <= 10:
+            msg = (
+                f"{PREFIX}TRUSTED_PROXIES must be the number of proxies in front of the web "
+                f"app, 0 to 10, got {self.trusted_proxies}"
+            )
+            raise ValueError(msg)
+        if self.retention_days < MIN_RETENTION_DAYS:
+            msg = (
+                f"{PREFIX}RETENTION_DAYS must be at least {MIN_RETENTION_DAYS} (the contact "
+                f"policies count contacts that far back), got {self.retention_days}"
+            )
+            raise ValueError(msg)
+        if self.audit_retention_days < self.retention_days:
+            msg = (
+                f"{PREFIX}AUDIT_RETENTION_DAYS ({self.audit_retention_days}) must be at least "
+                f"{PREFIX}RETENTION_DAYS ({self.retention_days}): the log must outlive the data"
+            )
             raise ValueError(msg)
         if "{lat}" not in self.nav_link_template or "{lon}" not in self.nav_link_template:
             msg = (
@@ -112,7 +139,38 @@ class Settings:
             login_limit=env.get(f"{PREFIX}LOGIN_LIMIT") or "5 per minute;30 per hour",
             ratelimit_storage_url=env.get(f"{PREFIX}RATELIMIT_STORAGE_URL") or "memory://",
             session_hours=_number(env, "SESSION_HOURS", 12.0),
+            trusted_proxies=_whole_number(env, "TRUSTED_PROXIES", 0),
+            retention_days=_whole_number(env, "RETENTION_DAYS", 365),
+            audit_retention_days=_whole_number(env, "AUDIT_RETENTION_DAYS", 730),
         )
+
+    def environ(self) -> dict[str, str]:
+        """These settings as `DOORSTEP_*` variables: what a child process (a planning job
+        started by the web app) needs to see exactly the settings of its parent."""
+        values: dict[str, object] = {
+            "CACHE_DIR": self.cache_dir,
+            "TIME_LIMIT": self.time_limit,
+            "TIMEZONE": self.timezone,
+            "MAX_SNAP_M": self.max_snap_m,
+            "DATABASE_URL": self.database_url,
+            "POLICY": self.policy,
+            "POLICY_DIR": self.policy_dir,
+            "GEOCODER_URL": self.geocoder_url,
+            "GEOCODER_MIN_DELAY": self.geocoder_min_delay,
+            "DASK_SCHEDULER": self.dask_scheduler,
+            "BATCH_SPLIT_ABOVE": self.batch_split_above,
+            "SECRET_KEY": self.secret_key,
+            "TILE_URL": self.tile_url,
+            "TILE_ATTRIBUTION": self.tile_attribution,
+            "NAV_LINK_TEMPLATE": self.nav_link_template,
+            "LOGIN_LIMIT": self.login_limit,
+            "RATELIMIT_STORAGE_URL": self.ratelimit_storage_url,
+            "SESSION_HOURS": self.session_hours,
+            "TRUSTED_PROXIES": self.trusted_proxies,
+            "RETENTION_DAYS": self.retention_days,
+            "AUDIT_RETENTION_DAYS": self.audit_retention_days,
+        }
+        return {PREFIX + name: str(value) for name, value in values.items() if value is not None}
 
 
 def check_timezone(name: str) -> str:

@@ -44,7 +44,6 @@ from doorstep.batch.lock import (
     INTERRUPTED,
     BatchLockedError,
     Claim,
-    Holder,
     LockLostError,
     assert_held,
     beat,
@@ -69,6 +68,7 @@ from doorstep.batch.tasks import (
 from doorstep.db.days import UnknownRegionError
 from doorstep.db.engine import session_scope
 from doorstep.db.models import BatchRun, utcnow
+from doorstep.processes import Holder
 from doorstep.stored_plans import ConcurrentPlanError, PreparedDay, prepare, save_document
 
 log = logging.getLogger(__name__)

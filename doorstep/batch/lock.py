@@ -11,8 +11,6 @@ longer than `stale_after` and another took over) cannot write over the new one's
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.db.engine import session_scope
 from doorstep.db.models import BatchLock, BatchRun, utcnow
+from doorstep.processes import Holder, process_alive
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"
@@ -35,18 +34,6 @@ class BatchLockedError(RuntimeError):
 
 class LockLostError(RuntimeError):
     """This driver's lock was taken over by another batch: stop without saving more."""
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock: the host and process id of a driver."""
-
-    host: str
-    pid: int
-
-    @classmethod
-    def this_process(cls) -> Holder:
-        return cls(socket.gethostname(), os.getpid())
 
 
 @dataclass(frozen=True)
@@ -141,7 +128,7 @@ def is_dead(lock: BatchLock, holder: Holder, now: datetime, stale_after: float) 
     and its process is gone."""
     if now - lock.heartbeat_at > timedelta(seconds=stale_after):
         return True
-    return lock.host == holder.host and not _process_alive(lock.pid)
+    return lock.host == holder.host and not process_alive(lock.pid)
 
 
 def _take_over(
@@ -213,27 +200,6 @@ def _run_to_carry_on(
     session.add(run)
     session.flush()
     return run, False
-
-
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return _not_a_zombie(pid)
-
-
-def _not_a_zombie(pid: int) -> bool:
-    """A killed child that its parent has not reaped yet still answers signal 0."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True  # no /proc (not Linux): trust the signal
 
 
 def _lost_message(day: date) -> str:

@@ -492,3 +492,50 @@ class BatchRegionResult(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanningJob(Base):
+    """A request to plan one region-day in the background (the web app's Plan button).
+
+    A separate process runs it (`doorstep jobs run ID`), records each `stage` as it begins
+    and keeps `heartbeat_at` fresh, so any web worker can show its progress and tell a job
+    whose process died from a slow one. `status` is queued, running, done, failed or
+    cancelled; `result` holds the new plan's figures and how it differs from the plan it
+    replaced (ids and counts, as the audit log would).
+    """
+
+    __tablename__ = "planning_jobs"
+    __table_args__ = (Index("ix_planning_jobs_region_id_day", "region_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    stage: Mapped[str] = mapped_column(String(32), default="")
+    stage_started_at: Mapped[datetime | None] = mapped_column()
+    time_limit: Mapped[float] = mapped_column(Float)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str] = mapped_column(Text, default="")
+    # No foreign key: a later plan of the day replaces (deletes) this one.
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PlanningJobLock(Base):
+    """At most one active planning job per region-day: the queued or running job holds its
+    region-day's row until it ends, so two dispatchers pressing Plan get one job."""
+
+    __tablename__ = "planning_job_locks"
+
+    region_id: Mapped[str] = mapped_column(
+        ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("planning_jobs.id", ondelete="CASCADE"))
