@@ -8,6 +8,7 @@ only; it never imports the routing core or the road-graph libraries directly.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -20,11 +21,14 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from doorstep import jobs
 from doorstep.db.engine import make_engine
 from doorstep.db.migrate import check_schema
 from doorstep.settings import Settings
 from webui.api import api_bp
+from webui.api_planning import planning_bp
 from webui.auth import LoginForm, auth_bp, csrf, load_user, login_bp, t
 from webui.i18n import CATALOGUES, LOCALES
 from webui.pages import pages_bp
@@ -81,13 +85,19 @@ def create_app(
 
     engine = make_engine(settings.database_url)
     check_schema(engine)
-    app.extensions[EXTENSION] = WebState(settings, engine, clock or _system_clock)
+    launch = functools.partial(jobs.launch, settings)
+    app.extensions[EXTENSION] = WebState(settings, engine, clock or _system_clock, launch)
+    if settings.trusted_proxies:
+        # Behind a reverse proxy: the client's address (for sign-in limits and logs) and
+        # scheme come from the proxies' headers, trusting only as many hops as configured.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     csrf.init_app(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_url)
     limiter.limit(settings.login_limit, methods=["POST"])(login_bp)
     app.before_request(load_user)
-    for blueprint in (login_bp, auth_bp, pages_bp, api_bp):
+    for blueprint in (login_bp, auth_bp, pages_bp, api_bp, planning_bp):
         app.register_blueprint(blueprint)
     _register_errors(app)
     _register_templates(app)

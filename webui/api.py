@@ -35,7 +35,6 @@ from doorstep.outcomes import (
 from doorstep.published import PUBLISHED, NoPlanError, agent_route_document, publish
 from doorstep.stored_plans import ConcurrentPlanError
 from webui.auth import api_roles
-from webui.openapi import openapi_document
 from webui.state import actor, audit_view, current_user, now, web_state
 
 log = logging.getLogger(__name__)
@@ -53,6 +52,8 @@ MOVE_FIELDS = frozenset({"visit_id", "team_id", "position", "save"})
 @api_bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3 document of this API (public: it holds no data)."""
+    from webui.openapi import openapi_document  # it describes this module's routes
+
     return jsonify(openapi_document())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from doorstep.outcomes import CHECKIN_WARNING_M, MAX_NOTE_CHARS, OUTCOMES
+from webui.openapi_planning import planning_paths, planning_schemas
 
 API_VERSION = "1.0.0"
 
@@ -231,6 +232,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **planning_paths(plan_path),
             "/me/route": {
                 "get": {
                     "summary": "The agent's own route today (agent; audited)",
@@ -296,7 +298,7 @@ def openapi_document() -> dict[str, Any]:
                     "An error, with a sentence saying what to do",
                 )
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **planning_schemas()},
         },
     }
 

@@ -26,11 +26,12 @@ EXTENSION = "doorstep"
 @dataclass(frozen=True)
 class WebState:
     """The collaborators of one app. `clock` returns the aware current instant (tests and
-    `doorstep serve --today` replace it)."""
+    `doorstep serve --today` replace it); `launch` starts the process of a planning job."""
 
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime]
+    launch: Callable[[int], None]
 
 
 def web_state() -> WebState:

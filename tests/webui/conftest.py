@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from doorstep.db.engine import make_engine
+from doorstep.db import models as m
+from doorstep.db.engine import make_engine, session_scope
 from doorstep.db.migrate import upgrade
 from doorstep.settings import Settings
 from tests.webui.site import NOW, PASSWORD, USERS, build_small_site
@@ -67,6 +69,21 @@ def make_site(
     return app, engine
 
 
+def end_jobs(engine: Engine, seconds: float = 60) -> None:
+    """Wait for the site's planning jobs to end (a test's processes must not outlive its
+    database), cancelling those that take longer."""
+    from doorstep import jobs
+
+    with session_scope(engine) as session:
+        ids = session.scalars(select(m.PlanningJob.id)).all()
+    deadline = time.monotonic() + seconds
+    for job_id in ids:
+        while jobs.job(engine, job_id).active and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if jobs.job(engine, job_id).active:
+            jobs.cancel_job(engine, job_id, actor="test")
+
+
 @pytest.fixture
 def site(
     tmp_path: Path, web_cache_dir: Path, site_template: Path
@@ -74,6 +91,7 @@ def site(
     """A fresh site for each test: tests may change its data."""
     app, engine = make_site(tmp_path, web_cache_dir, site_template)
     yield app, engine
+    end_jobs(engine)
     engine.dispose()
 
 

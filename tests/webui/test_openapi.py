@@ -4,6 +4,7 @@ and bodies as documented."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 
 from doorstep.accounts import create_token
 from doorstep.db.engine import session_scope
-from tests.webui.conftest import make_site
+from tests.webui.conftest import end_jobs, make_site
 from webui.openapi import openapi_document
 
 MAX_EXAMPLES = 25
@@ -39,6 +40,7 @@ def fuzz_site(
             "agent": create_token(session, "agent_a", actor="test"),
         }
     yield app, tokens
+    end_jobs(engine)
     engine.dispose()
 
 
@@ -95,7 +97,7 @@ def test_every_api_route_is_documented(app: Flask, engine: Engine) -> None:
         for method in operations
     }
     routed = {
-        (method, rule.rule.replace("<", "{").replace(">", "}"))
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}

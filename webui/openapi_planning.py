@@ -1,0 +1,302 @@
+"""The OpenAPI description of the planning actions (`webui.api_planning`): imports, planning
+jobs and the comparison of plans. Merged into `webui.openapi.openapi_document`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doorstep.jobs import MAX_TIME_LIMIT_S, MIN_TIME_LIMIT_S, STAGE_PROGRESS
+from doorstep.plan_diff import RETIMED_AFTER_S
+from webui.api_planning import IMPORT_MAX_BYTES, IMPORT_MAX_FILES
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_INSTANT = {"type": "string", "nullable": True, "description": "ISO 8601 instant, UTC"}
+_REGION = {
+    "name": "region_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 64},
+    "example": "helsinki-sample",
+}
+_DAY = {
+    "name": "day",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "example": "2026-11-24"},
+    "description": "The plan day, YYYY-MM-DD, in the region's time zone",
+}
+_JOB = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): _ERROR for code in codes}
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def planning_paths(plan_path: str) -> dict[str, Any]:
+    """The paths of the planning actions; `plan_path` is the region-day prefix."""
+    return {
+        f"{plan_path}/imports": {
+            "post": {
+                "summary": "Import agents, visits and history files (admin, dispatcher)",
+                "description": (
+                    f"Up to {IMPORT_MAX_FILES} CSV files (README, Input files; the kind of each "
+                    "comes from its header), all or nothing: every row of every file is "
+                    "checked first, and any problem is listed with its file, row and field "
+                    "while nothing is imported. Rows are matched by id, so importing a file "
+                    "again changes nothing. With `replace_day` the visits file is the "
+                    f"region-day's whole list. At most {IMPORT_MAX_BYTES // 2**20} MiB."
+                ),
+                "operationId": "importFiles",
+                "parameters": [_REGION, _DAY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["files"],
+                                "properties": {
+                                    "files": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    },
+                                    "replace_day": {"type": "string", "enum": ["true", "false"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Import", "Imported"),
+                    "422": _json("ImportRefused", "Nothing imported: the problems found"),
+                    **_errors(400, 401, 403, 404, 413),
+                },
+            }
+        },
+        f"{plan_path}/jobs": {
+            "post": {
+                "summary": "Plan the region-day in the background (admin, dispatcher)",
+                "description": (
+                    "Starts a planning job, which stores its plan as the region-day's current "
+                    "plan when done (publish it for agents to see it). While one is queued "
+                    "or running, every request for the same region-day gets that job (200) "
+                    "instead of a new one (202). Follow it with GET /regions/{region_id}/"
+                    "jobs/{job_id}."
+                ),
+                "operationId": "requestPlanning",
+                "parameters": [_REGION, _DAY],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/JobInput"}}
+                    },
+                },
+                "responses": {
+                    "202": _json("Job", "A new job"),
+                    "200": _json("Job", "The job already planning this region-day"),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            },
+            "get": {
+                "summary": "The region-day's latest planning jobs (admin, dispatcher)",
+                "operationId": "dayJobs",
+                "parameters": [_REGION, _DAY],
+                "responses": {
+                    "200": _json("JobList", "Newest first"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+        },
+        "/regions/{region_id}/jobs/{job_id}": {
+            "get": {
+                "summary": "A planning job: status, stage, progress, result (admin, dispatcher)",
+                "operationId": "planningJob",
+                "parameters": [_REGION, _JOB],
+                "responses": {"200": _json("Job", "The job"), **_errors(401, 403, 404)},
+            }
+        },
+        "/regions/{region_id}/jobs/{job_id}/cancel": {
+            "post": {
+                "summary": "Cancel a planning job (admin, dispatcher)",
+                "description": (
+                    "Ends the job at once; the current plan stays as it was. 409 when the job "
+                    "has ended or is already saving its plan."
+                ),
+                "operationId": "cancelPlanning",
+                "parameters": [_REGION, _JOB],
+                "responses": {"200": _json("Job", "Cancelled"), **_errors(401, 403, 404, 409)},
+            }
+        },
+        f"{plan_path}/compare": {
+            "get": {
+                "summary": "What publishing would change (admin, dispatcher; audited)",
+                "description": (
+                    "The current plan against the published one: visits that change team, "
+                    "are newly routed or left out, or start at least "
+                    f"{RETIMED_AFTER_S // 60} minutes earlier or later; totals and each "
+                    "team's stops and travel before (published) and after (current)."
+                ),
+                "operationId": "comparePlans",
+                "parameters": [_REGION, _DAY],
+                "responses": {
+                    "200": _json("Comparison", "The differences"),
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+    }
+
+
+def planning_schemas() -> dict[str, Any]:
+    """The component schemas the planning paths refer to."""
+    visit_ref = {"type": "object", "properties": {"visit_id": {"type": "string"}}}
+    figure = {
+        "type": "object",
+        "properties": {
+            "before": {"type": "integer"},
+            "after": {"type": "integer"},
+            "change": {"type": "integer"},
+        },
+    }
+    comparison = {
+        "type": "object",
+        "required": ["visits", "figures", "per_team"],
+        "properties": {
+            "visits": {
+                "type": "object",
+                "properties": {
+                    "moved": {"type": "array", "items": visit_ref},
+                    "added": {"type": "array", "items": visit_ref},
+                    "dropped": {"type": "array", "items": visit_ref},
+                    "retimed": {"type": "array", "items": visit_ref},
+                    "unchanged": {"type": "integer"},
+                },
+            },
+            "figures": {"type": "object", "additionalProperties": figure},
+            "per_team": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    return {
+        "JobInput": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "time_limit": {
+                    "type": "number",
+                    "minimum": MIN_TIME_LIMIT_S,
+                    "maximum": MAX_TIME_LIMIT_S,
+                    "description": "Solver seconds (default DOORSTEP_TIME_LIMIT)",
+                }
+            },
+        },
+        "Job": {
+            "type": "object",
+            "required": ["job_id", "region", "day", "status", "stage", "progress"],
+            "properties": {
+                "job_id": {"type": "integer"},
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+                "status": {
+                    "type": "string",
+                    "enum": ["queued", "running", "done", "failed", "cancelled"],
+                },
+                "stage": {
+                    "type": "string",
+                    "enum": [*STAGE_PROGRESS, "done"],
+                    "description": "The stage reached, in this order",
+                },
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                "time_limit": {"type": "number"},
+                "requested_by": {"type": "string"},
+                "created_at": _INSTANT,
+                "started_at": _INSTANT,
+                "finished_at": _INSTANT,
+                "cancel_requested_by": {"type": "string", "nullable": True},
+                "error": {"type": "string", "description": "Why it failed, and what to do"},
+                "plan_id": {"type": "integer", "nullable": True},
+                "result": {
+                    "type": "object",
+                    "description": "When done: `summary` (the new plan's figures) and "
+                    "`compared_with_previous` (a Comparison with the plan it replaced, or null)",
+                    "properties": {
+                        "summary": {"type": "object"},
+                        "compared_with_previous": {**comparison, "nullable": True},
+                    },
+                },
+            },
+        },
+        "JobList": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+                "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+            },
+        },
+        "Comparison": {
+            **comparison,
+            "properties": {
+                **comparison["properties"],
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+                "plan_id": {"type": "integer"},
+                "published_plan_id": {"type": "integer"},
+            },
+        },
+        "Import": {
+            "type": "object",
+            "required": ["files"],
+            "properties": {
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+                "files": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["agents", "visits", "history"]},
+                            "added": {"type": "integer"},
+                            "changed": {"type": "integer"},
+                            "unchanged": {"type": "integer"},
+                            "cancelled": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "ImportRefused": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "problems": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["file", "message"],
+                        "properties": {
+                            "file": {"type": "string"},
+                            "row": {"type": "integer", "nullable": True},
+                            "field": {"type": "string", "nullable": True},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    }
