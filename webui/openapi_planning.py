@@ -170,7 +170,7 @@ def planning_schemas() -> dict[str, Any]:
             "change": {"type": "integer"},
         },
     }
-    comparison = {
+    comparison: dict[str, Any] = {
         "type": "object",
         "required": ["visits", "figures", "per_team"],
         "properties": {
