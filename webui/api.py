@@ -73,6 +73,7 @@ def me() -> Response:
         "locale": g.locale,
         "map": {"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
         "nav_link_template": settings.nav_link_template,
+        "default_time_limit": settings.time_limit,
     }
     if not g.via_token:
         # Fresh for each call: a phone that queued outcomes offline fetches it before sending.

@@ -475,6 +475,10 @@ def _schemas() -> dict[str, Any]:
                     "type": "string",
                     "description": "{lat}, {lon} and {address} (URL-encoded) to fill in",
                 },
+                "default_time_limit": {
+                    "type": "number",
+                    "description": "Solver seconds a planning job gets unless it asks otherwise",
+                },
                 "csrf_token": {
                     "type": "string",
                     "description": "Session callers only: send as X-CSRFToken with changes",

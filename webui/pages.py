@@ -9,9 +9,19 @@ rendered on the server (it must print without scripts) with the API's own region
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 
 from doorstep.db.engine import session_scope
 from doorstep.db.store import load_plan
@@ -46,6 +56,17 @@ def dispatch() -> str:
 def agent() -> str:
     """The agent's route for today, with the outcome form that works offline."""
     return render_template("agent.html", outcomes=OUTCOMES)
+
+
+@pages_bp.get("/agent/sw.js")
+def agent_service_worker() -> Response:
+    """The agent page's service worker, which keeps the page and today's route on the phone
+    (public: the script holds no data; what it keeps is fetched with the agent's session)."""
+    folder = Path(current_app.static_folder or "")
+    response = send_from_directory(folder, "agent-sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/agent"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @pages_bp.get("/dispatch/<region_id>/<day>/sheet/<team_id>")

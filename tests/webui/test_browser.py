@@ -3,7 +3,9 @@
 The sample day is planned through the database exactly as `doorstep demo` does, the app is
 served on 127.0.0.1 with its clock on the sample day, and a person's steps are replayed: a
 dispatcher signs in, sees the day's routes on the map and publishes them; an agent on a
-phone-sized screen opens the route and records outcomes, one of them while offline.
+phone-sized screen opens the route and records outcomes, one of them while offline, and
+reloads the page with no connection; a dispatcher imports files, plans the day in the
+background (and cancels a run), and compares the new plan with the published one.
 Screenshots go to out/screenshots/ (test artefacts); the two main ones are copied to
 docs/screenshots/ for the README when missing there or when DOORSTEP_UPDATE_SCREENSHOTS=1.
 """
@@ -291,6 +293,71 @@ def test_agent_records_outcomes_on_a_phone(sample_site: Site, browser: Any) -> N
     ]
     assert [e.outcome for e in _events(sample_site, sample_site.stops[1])] == ["not_home"]
     assert page.locator("li.done").count() == 2
+
+    # The service worker keeps the page and today's route: with no connection at all, a
+    # reload still shows every stop, marked as the copy it is.
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#message[data-offline='1']", timeout=15000)
+    assert page.locator("#stops > li").count() == len(sample_site.stops)
+    assert page.locator("li.done").count() == 2
+    screenshot(page, "agent-offline-reload.png")
+    context.set_offline(False)
+    assert not errors, errors
+    context.close()
+
+
+def test_dispatcher_imports_plans_and_compares(
+    sample_site: Site, browser: Any, tmp_path: Path
+) -> None:
+    """The dispatcher imports files (a bad one is refused row by row), plans the day in the
+    background while a second dispatcher sees the same job and cancels it, plans again to
+    the end, and compares the new plan with the published one."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    ready = "#map[data-ready='1']"
+    sign_in(page, sample_site, "/dispatch", "dina")
+    page.wait_for_selector(ready, timeout=30000)
+
+    bad = tmp_path / "visits.csv"
+    bad.write_text("visit_id,borrower_id,lat,lon,duration_min\nV-X,B-X,95,24.9,0\n")
+    page.click("#import summary")
+    page.set_input_files("#import-files", str(bad))
+    page.click("#import-submit")
+    problems = page.wait_for_selector("#import-result table.problems")
+    assert "visits.csv" in problems.inner_text() and "lat" in problems.inner_text()
+    page.set_input_files("#import-files", str(ROOT / "data" / "sample" / "visits.csv"))
+    page.click("#import-submit")
+    page.wait_for_selector("#import-result .imported:has-text('unchanged')")
+    screenshot(page, "dispatcher-import.png")
+
+    page.fill("#time-limit", "120")
+    page.click("#plan-start")
+    page.wait_for_selector("#planning[data-status='running']", timeout=60000)
+    page.wait_for_selector("#job-stage:has-text('optimising')", timeout=60000)
+    job_id = page.get_attribute("#planning", "data-job")
+    screenshot(page, "dispatcher-planning.png", docs=True)
+    second = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    sign_in(second, sample_site, "/dispatch", "dina")
+    second.wait_for_selector("#planning[data-status='running']", timeout=30000)
+    assert second.get_attribute("#planning", "data-job") == job_id  # one job, not two
+    second.click("#job-cancel")
+    second.wait_for_selector("#job-result:has-text('cancelled')")
+    page.wait_for_selector("#job-result:has-text('cancelled')", timeout=10000)
+    second.context.close()
+
+    page.fill("#time-limit", "3")
+    page.click("#plan-start")
+    page.wait_for_selector("#planning[data-status='done']", timeout=120000)
+    assert "New plan saved" in page.inner_text("#job-result")
+    page.wait_for_selector(ready, timeout=30000)
+    assert int(page.get_attribute("#map", "data-stops") or 0) > 0
+    page.click("#compare")
+    page.wait_for_selector("#comparison:has-text('What publishing would change')")
+    screenshot(page, "dispatcher-compare.png")
     assert not errors, errors
     context.close()
 

@@ -84,6 +84,7 @@ MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
         "pages.agent",
         {**ANON_PAGE, "agent_a": 200, "agent_b": 200, "disp_south": 403, "disp": 403, "admin": 403},
     ),
+    ("GET", "/agent/sw.js", "pages.agent_service_worker", {u: 200 for u in USERS}),
     ("GET", "/api/v1/openapi.json", "api.openapi", {u: 200 for u in USERS}),
     ("GET", "/api/v1/me", "api.me", {"anonymous": 401, **SIGNED_IN}),
     ("GET", "/api/v1/regions", "api.regions", {"anonymous": 401, **SIGNED_IN}),

@@ -151,6 +151,11 @@
       return;
     }
     $("message").textContent = `${t("departure")} ${clock(route.departure)} · ${route.start_label || ""}`;
+    if (document_.offline_copy_at) {
+      const at = new Date(document_.offline_copy_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      $("message").textContent += ` · ${t("offline_copy", { time: at })}`;
+      $("message").dataset.offline = "1";
+    }
     const map = DoorstepMaps.create("map", document_.region, state.me.map);
     const layers = L.featureGroup().addTo(map);
     if (route.geometry) {
@@ -196,6 +201,11 @@
     window.addEventListener("online", flush);
     setInterval(flush, 30000);
     flush();
+  }
+
+  // The page, its scripts and today's route kept on the phone: it reloads with no connection.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/agent/sw.js", { scope: "/agent" }).catch(() => {});
   }
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -34,19 +34,21 @@ const Doorstep = (() => {
   }
 
   /** Call the API; resolves to parsed JSON (or text), rejects with ApiError or TypeError
-   *  (network down). Changes carry the CSRF token, retried once with a fresh one. */
+   *  (network down). `body` goes as JSON, `form` (a FormData, e.g. files) as multipart.
+   *  Changes carry the CSRF token, retried once with a fresh one. */
   async function api(path, options) {
     const opts = options || {};
+    const json = opts.body !== undefined;
     const send = () =>
       fetch(`/api/v1${path}`, {
         method: opts.method || "GET",
         credentials: "same-origin",
         headers: Object.assign(
           { Accept: "application/json" },
-          opts.body !== undefined ? { "Content-Type": "application/json" } : {},
+          json ? { "Content-Type": "application/json" } : {},
           opts.method && opts.method !== "GET" ? { "X-CSRFToken": csrfToken } : {},
         ),
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        body: json ? JSON.stringify(opts.body) : opts.form,
       });
     let response = await send();
     if (response.status === 400 && opts.method && opts.method !== "GET") {

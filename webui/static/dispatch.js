@@ -247,11 +247,22 @@
     }
   }
 
+  /** Today in the browser's calendar, YYYY-MM-DD: where a region without plans starts. */
+  function today() {
+    const now = new Date();
+    return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  }
+
+  async function chooseDay() {
+    DoorstepPlanning.refresh();
+    await loadPlan();
+  }
+
   async function chooseRegion() {
     const region = $("region").value;
     const { body } = await api(`/regions/${encodeURIComponent(region)}/plans`);
-    if (!$("day").value && body.plans.length) $("day").value = body.plans[0].day;
-    await loadPlan();
+    if (!$("day").value) $("day").value = body.plans.length ? body.plans[0].day : today();
+    await chooseDay();
   }
 
   async function publish() {
@@ -281,7 +292,14 @@
     if (params.get("day")) $("day").value = params.get("day");
     if (params.get("status")) $("status").value = params.get("status");
     select.addEventListener("change", () => { $("day").value = ""; chooseRegion(); });
-    $("day").addEventListener("change", loadPlan);
+    $("day").addEventListener("change", chooseDay);
+    DoorstepPlanning.init({
+      region: () => $("region").value,
+      day: () => $("day").value,
+      defaultTimeLimit: state.me.default_time_limit,
+      planned: async () => { $("status").value = "current"; await loadPlan(); },
+      imported: loadPlan,
+    });
     $("status").addEventListener("change", loadPlan);
     $("publish").addEventListener("click", publish);
     await chooseRegion();
