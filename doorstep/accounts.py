@@ -151,6 +151,31 @@ def set_password(session: Session, name: str, password: str, *, actor: str) -> N
     audit(session, actor=actor, action="set_password", entity="user", entity_id=name)
 
 
+def set_active(session: Session, name: str, active: bool, *, actor: str) -> bool:
+    """Let user `name` sign in again, or stop them: a deactivated user's sessions and API
+    tokens stop working at their next request (the account and its audit trail stay).
+    Returns whether anything changed."""
+    user = _user_named(session, name)
+    if user.active == active:
+        return False
+    user.active = active
+    audit(
+        session,
+        actor=actor,
+        action="activate_user" if active else "deactivate_user",
+        entity="user",
+        entity_id=name,
+    )
+    return True
+
+
+def inactive_names(session: Session) -> list[str]:
+    """The names of deactivated accounts, sorted."""
+    return list(
+        session.scalars(select(m.User.name).where(m.User.active.is_(False)).order_by(m.User.name))
+    )
+
+
 def authenticate(session: Session, name: str, password: str) -> Account | None:
     """The active account with this name and password, else None (never says which was
     wrong: that would tell an attacker which names exist)."""

@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime
 
 import click
 
-from doorstep.accounts import ROLES, AccountError, create_token, create_user, list_accounts
+from doorstep.accounts import (
+    ROLES,
+    AccountError,
+    create_token,
+    create_user,
+    inactive_names,
+    list_accounts,
+    set_active,
+)
 from doorstep.accounts import revoke_tokens as revoke_user_tokens
 from doorstep.accounts import set_password as set_user_password
 from doorstep.cli_common import KnownError, actor_name, load_settings, open_database, parse_day
@@ -115,17 +123,46 @@ def add_user(
 
 @users.command("list")
 def list_users() -> None:
-    """List accounts: name, role and what each sees."""
+    """List accounts: name, role and what each sees; deactivated ones last."""
     engine = open_database(load_settings())
     with session_scope(engine) as session:
         accounts = list_accounts(session)
-    if not accounts:
+        inactive = inactive_names(session)
+    if not accounts and not inactive:
         click.echo("no users yet; add one with `doorstep users add NAME --role admin`")
     for account in accounts:
         scope = ",".join(account.regions) if account.role == "dispatcher" else ""
         if account.role == "agent":
             scope = f"agent {account.agent_id}"
         click.echo(f"{account.name:<24}{account.role:<12}{scope}")
+    for name in inactive:
+        click.echo(f"{name:<24}{'(deactivated: `doorstep users activate` to let them back)'}")
+
+
+@users.command("deactivate")
+@click.argument("name")
+def deactivate(name: str) -> None:
+    """Stop NAME from signing in: their sessions and API tokens stop working at once (the
+    account and its audit trail are kept; `activate` undoes it)."""
+    _set_active(name, False)
+
+
+@users.command("activate")
+@click.argument("name")
+def activate(name: str) -> None:
+    """Let a deactivated NAME sign in again (their old API tokens work again too)."""
+    _set_active(name, True)
+
+
+def _set_active(name: str, active: bool) -> None:
+    engine = open_database(load_settings())
+    try:
+        with session_scope(engine) as session:
+            changed = set_active(session, name, active, actor=actor_name())
+    except AccountError as exc:
+        raise KnownError(str(exc)) from None
+    state = "active" if active else "deactivated"
+    click.echo(f"user {name} {'is now' if changed else 'was already'} {state}")
 
 
 @users.command("password")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -52,15 +53,21 @@ def make_site(
     template: Path,
     *,
     clock: Callable[[], datetime] = lambda: NOW,
+    settings_changes: Mapping[str, Any] | None = None,
     **config: object,
 ) -> tuple[Flask, Engine]:
     """A fresh copy of the small site in `folder` and an app on it whose clock reads `NOW`
-    (or what `clock` says)."""
+    (or what `clock` says); `settings_changes` are `Settings` fields to set."""
     path = folder / "doorstep.db"
     shutil.copyfile(template, path)
     url = f"sqlite:///{path}"
     engine = make_engine(url)
-    settings = Settings(cache_dir=cache_dir, database_url=url, secret_key="test-secret")
+    settings = Settings(
+        cache_dir=cache_dir,
+        database_url=url,
+        secret_key="test-secret",
+        **dict(settings_changes or {}),
+    )
     app = create_app(
         settings,
         {"TESTING": True, "SESSION_COOKIE_SECURE": False, **config},

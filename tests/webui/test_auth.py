@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import Engine, select
 
-from doorstep.accounts import create_token
+from doorstep.accounts import create_token, set_active
 from doorstep.db import models as m
 from doorstep.db.engine import session_scope
 from tests.webui.conftest import api_csrf, csrf_from, make_site, sign_in
@@ -78,6 +79,55 @@ def test_sign_in_is_rate_limited_per_address(
     # Reading the sign-in page is never limited.
     assert client.get("/login").status_code == 200
     engine.dispose()
+
+
+@pytest.mark.parametrize(("proxies", "other_client_status"), [(1, 401), (0, 429)])
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(
+    tmp_path: Path, web_cache_dir: Path, site_template: Path, proxies: int, other_client_status: int
+) -> None:
+    """With DOORSTEP_TRUSTED_PROXIES the limit counts the address the proxy forwards; without
+    it, a forged X-Forwarded-For changes nothing."""
+    app, engine = make_site(
+        tmp_path, web_cache_dir, site_template, settings_changes={"trusted_proxies": proxies}
+    )
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+
+    def attempt(address: str) -> int:
+        return client.post(
+            "/login",
+            data={"name": "disp", "password": "nope-nope-nope", "csrf_token": token},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(6)] == [401] * 5 + [429]
+    assert attempt("203.0.113.2") == other_client_status
+    engine.dispose()
+
+
+def test_a_deactivated_user_is_locked_out_at_once(app: Flask, engine: Engine) -> None:
+    """Deactivating ends the user's session and tokens at their next request and refuses
+    their sign-in; activating lets them back, tokens included."""
+    client = sign_in(app.test_client(), "disp")
+    with session_scope(engine) as session:
+        token = create_token(session, "disp", actor="test")
+        assert set_active(session, "disp", False, actor="test")
+        assert not set_active(session, "disp", False, actor="test")  # nothing to change
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me").status_code == 401
+    assert app.test_client().get("/api/v1/me", headers=bearer).status_code == 401
+    form = app.test_client()
+    csrf = csrf_from(form.get("/login").get_data(as_text=True))
+    refused = form.post("/login", data={"name": "disp", "password": PASSWORD, "csrf_token": csrf})
+    assert refused.status_code == 401
+    with session_scope(engine) as session:
+        assert set_active(session, "disp", True, actor="test")
+        actions = session.scalars(
+            select(m.AuditEntry.action).where(m.AuditEntry.entity_id == "disp")
+        ).all()
+    assert app.test_client().get("/api/v1/me", headers=bearer).status_code == 200
+    assert sign_in(app.test_client(), "disp").get("/api/v1/me").status_code == 200
+    assert {"deactivate_user", "activate_user"} <= set(actions)
 
 
 def test_sign_out_needs_post_and_csrf(app: Flask) -> None:

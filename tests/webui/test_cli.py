@@ -66,6 +66,23 @@ def test_users_add_list_and_token(runner: CliRunner) -> None:
     assert "1 token(s) of dina revoked" in revoked.output
 
 
+def test_users_deactivate_and_activate(runner: CliRunner) -> None:
+    """A deactivated user is listed as such and can be let back; unknown names are errors."""
+    runner.invoke(
+        main,
+        ["users", "add", "dina", "--role", "dispatcher", "--region", "north", "--password-stdin"],
+        input="a long password\n",
+    )
+    result = runner.invoke(main, ["users", "deactivate", "dina"])
+    assert result.exit_code == 0 and "user dina is now deactivated" in result.output
+    assert "was already deactivated" in runner.invoke(main, ["users", "deactivate", "dina"]).output
+    listing = runner.invoke(main, ["users", "list"]).output
+    assert "dina" in listing and "deactivated" in listing
+    assert "is now active" in runner.invoke(main, ["users", "activate", "dina"]).output
+    missing = runner.invoke(main, ["users", "deactivate", "nobody"])
+    assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
+
+
 def test_users_add_prompts_for_the_password_twice(runner: CliRunner) -> None:
     """Without --password-stdin the password is asked for, hidden, and confirmed."""
     result = runner.invoke(
