@@ -450,10 +450,11 @@ def _write_outputs(
 from doorstep.db.cli import db  # noqa: E402  (the `db` group; it imports KnownError lazily)
 
 main.add_command(db)
-from doorstep.cli_data import import_command, region  # noqa: E402
+from doorstep.cli_data import import_command, region, retention  # noqa: E402
 
 main.add_command(region)
 main.add_command(import_command)
+main.add_command(retention)
 from doorstep.cli_web import serve, users  # noqa: E402
 
 main.add_command(serve)

@@ -137,3 +137,37 @@ def import_command(
         raise KnownError(str(exc)) from None
     for report in reports:
         click.echo(f"imported {report}")
+
+
+@click.command("retention")
+@click.option("--apply", "apply_", is_flag=True, help="Delete; without it, only say what would go.")
+def retention(apply_: bool) -> None:
+    """Delete borrower data older than DOORSTEP_RETENTION_DAYS (plans, planning jobs, visits,
+    contact events with their notes and promises, batch reports, geocoded addresses, and
+    borrowers left with nothing) and audit entries older than DOORSTEP_AUDIT_RETENTION_DAYS.
+
+    Contacts a region's contact policy still counts are kept whatever the setting says.
+    Without --apply it only counts (a dry run). Run it daily, e.g. from cron.
+    """
+    from datetime import UTC, datetime
+
+    from doorstep.retention import apply_retention
+
+    settings = load_settings()
+    engine = open_database(settings)
+    try:
+        report = apply_retention(
+            engine,
+            retention_days=settings.retention_days,
+            audit_retention_days=settings.audit_retention_days,
+            policy_dir=settings.policy_dir,
+            now=datetime.now(UTC),
+            actor=actor_name(),
+            apply=apply_,
+        )
+    except ValueError as exc:
+        raise KnownError(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+    if not apply_:
+        click.echo("dry run: nothing deleted; run again with --apply to delete")
