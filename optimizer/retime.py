@@ -1,13 +1,14 @@
 """Lay out a route in an order a person chose, with the timing rule of `optimizer.plan.Stop`.
 
 `retime(problem, team, visit_ids)` is what a dispatcher's hand edit needs: no search, just the
-times. The team leaves its start at the shift start; each visit starts at the earliest moment
+times. The team leaves its start as late as its first visit allows (at the shift start when
+a break comes first); each visit starts at the earliest moment
 inside its effective windows (`Problem.effective_windows`) after the travel; each break is
 taken as early as its window allows, back to back with the other breaks due before the next
 visit (on the way or on site), starting in its window and ending inside the shift; the route
 ends back at the team's end point. What cannot be kept comes back as a sentence instead of a
-route. Rules that do not depend on the times (skills, caps, crew size, working time) are left
-to `optimizer.validate`.
+route, and so does a route longer than the team's maximum working time. Rules that do not
+depend on the times (skills, caps, crew size) are left to `optimizer.validate`.
 """
 
 from __future__ import annotations
@@ -135,5 +136,26 @@ def retime(problem: Problem, team: Team, visit_ids_in_order: Sequence[str]) -> R
         return f"{team.id} is back at {_hm(arrival)}, after the shift ends at {_hm(team.shift.end)}"
     taken.update(leg)
     breaks = [taken[b] for b in range(len(team.breaks))]
+    departure = _latest_departure(problem, team, sequence, breaks)
+    if team.max_working_time is not None and arrival - departure > team.max_working_time:
+        return (
+            f"{team.id} would work {_hm(arrival - departure)} from leaving to coming back, "
+            f"more than the {_hm(team.max_working_time)} allowed"
+        )
     # The times are decided; the solver's reader of times builds the stops the same way.
-    return timed_route(problem, team, team.shift.start, sequence, breaks, arrival)
+    return timed_route(problem, team, departure, sequence, breaks, arrival)
+
+
+def _latest_departure(
+    problem: Problem, team: Team, sequence: Sequence[tuple[int, int]], breaks: Sequence[BreakTaken]
+) -> int:
+    """Leave as late as the first visit allows rather than wait on the doorstep: the first
+    visit's start less the travel to it, unless a break falls before it (then at the shift
+    start, as laid out)."""
+    first, start = sequence[0]
+    if any(b.start < start for b in breaks):
+        return team.shift.start
+    travel = int(
+        problem.matrices[team.mode].durations[team.start_point, problem.visit_point(first)]
+    )
+    return max(team.shift.start, start - travel)

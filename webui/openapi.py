@@ -187,8 +187,9 @@ def openapi_document() -> dict[str, Any]:
                     "description": (
                         "Takes the visit out of its route (or the unassigned list) and puts it "
                         "at `position` (1 = first stop) in the team's route; re-times both "
-                        "routes (leave at the shift start, each visit as early as its windows "
-                        "allow, breaks as early as theirs do) and validates the whole plan "
+                        "routes (leave as late as the first visit allows, each visit as early "
+                        "as its windows allow, breaks as early as theirs do) and validates the "
+                        "whole plan "
                         "against the region-day as it stands, policy included. 200 with the "
                         "re-timed routes when no rule is broken (saved as the current plan "
                         "when `save` is true; publish to show it to agents); 422 with "
