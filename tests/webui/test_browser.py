@@ -217,7 +217,7 @@ def test_dispatcher_sees_the_sample_day_on_the_map(sample_site: Site, browser: A
     assert [visits.nth(i).get_attribute("data-visit") for i in range(visits.count())] == [
         stop["visit_id"] for stop in first["stops"]
     ]
-    screenshot(sheet, "route-sheet.png")
+    screenshot(sheet, "route-sheet.png", docs=True)
     sheet.close()
 
     page.on("dialog", lambda dialog: dialog.accept())
