@@ -24,6 +24,8 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long an SQLite writer waits for another writer's lock before failing."""
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a PostgreSQL server to answer before saying it did not."""
+_READ_ONLY = "doorstep_read_only"
+"""Execution option of `read_scope`'s connections."""
 _POSTGRES_ALIASES = {"postgresql", "postgres", "postgresql+psycopg"}
 """Spellings mapped to the installed driver (psycopg 3); `postgres://` is Heroku's."""
 
@@ -77,6 +79,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise unavailable(engine, exc) from exc
+        raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads: on SQLite it does not wait for (or hold up) writers,
+    seeing the last commit. Writing in it is a bug; SQLite would then fail with "database
+    is locked" where `session_scope` would have waited."""
+    try:
+        with (
+            Session(
+                engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+            ) as session,
+            session.begin(),
+        ):
             yield session
     except DBAPIError as exc:
         if exc.connection_invalidated:
@@ -159,4 +180,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads never upgrades its lock, so it may begin deferred
+        # and read the last commit while a writer holds the lock (`read_scope`).
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
