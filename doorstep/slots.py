@@ -344,6 +344,8 @@ def _day(
     blocked_later = _blocks_a_later_visit(request, context, day)
     if blocked_later:
         return DayAnswer(day, reason_code="contact_policy", reason=blocked_later)
+    if day < now.astimezone(ZoneInfo(context.timezone)).date():
+        return DayAnswer(day, reason_code="past", reason=f"{day.isoformat()} is over")
     windows = _windows(request, context, allowed.hours, allowed.earliest_start, day, now)
     if not windows:
         notice = policy.min_notice_hours

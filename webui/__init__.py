@@ -29,6 +29,7 @@ from doorstep.db.migrate import check_schema
 from doorstep.settings import Settings
 from webui.api import api_bp
 from webui.api_planning import planning_bp
+from webui.api_slots import slots_bp
 from webui.auth import LoginForm, auth_bp, csrf, load_user, login_bp, t
 from webui.i18n import CATALOGUES, LOCALES
 from webui.pages import pages_bp
@@ -97,7 +98,7 @@ def create_app(
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_url)
     limiter.limit(settings.login_limit, methods=["POST"])(login_bp)
     app.before_request(load_user)
-    for blueprint in (login_bp, auth_bp, pages_bp, api_bp, planning_bp):
+    for blueprint in (login_bp, auth_bp, pages_bp, api_bp, planning_bp, slots_bp):
         app.register_blueprint(blueprint)
     _register_errors(app)
     _register_templates(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from doorstep.outcomes import CHECKIN_WARNING_M, MAX_NOTE_CHARS, OUTCOMES
-from webui.openapi_planning import planning_paths, planning_schemas
+from webui.openapi_planning import planning_paths, planning_schemas, slot_paths
 
 API_VERSION = "1.0.0"
 
@@ -234,6 +234,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **planning_paths(plan_path),
+            **slot_paths(),
             "/me/route": {
                 "get": {
                     "summary": "The agent's own route today (agent; audited)",

@@ -159,6 +159,59 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
     }
 
 
+def slot_paths() -> dict[str, Any]:
+    """The paths that offer and book appointment times (`webui.api_slots`)."""
+    return {
+        "/regions/{region_id}/slots": {
+            "post": {
+                "summary": "Times a team can keep for a new appointment (admin, dispatcher)",
+                "description": (
+                    "For each day from `from` (default today) for `days` days: the windows "
+                    "of `window_min` minutes in which a suitable team can start the visit "
+                    "while keeping the day's agreed appointments, within the contact policy "
+                    "(hours, caps, the gap since the last visit, notice, and not blocking a "
+                    "visit already agreed later). `slots` lists them all, the least extra "
+                    "travel first; `days` says for each day how many it has or why none."
+                ),
+                "operationId": "offerSlots",
+                "parameters": [_REGION],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/SlotRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("SlotAnswer", "Slots and the days' verdicts"),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            }
+        },
+        "/regions/{region_id}/bookings": {
+            "post": {
+                "summary": "Book an offered window: create the appointment (admin, dispatcher)",
+                "description": (
+                    "The slot request plus the `day` and window chosen. The window is checked "
+                    "again (two bookings never take the last room): 201 with the new visit, "
+                    "agreed now; 409 when the day can no longer keep it."
+                ),
+                "operationId": "bookSlot",
+                "parameters": [_REGION],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Booking"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("Booked", "The appointment"),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
+    }
+
+
 def planning_schemas() -> dict[str, Any]:
     """The component schemas the planning paths refer to."""
     visit_ref = {"type": "object", "properties": {"visit_id": {"type": "string"}}}
@@ -188,7 +241,96 @@ def planning_schemas() -> dict[str, Any]:
             "per_team": {"type": "array", "items": {"type": "object"}},
         },
     }
+    slot_request: dict[str, Any] = {
+        "type": "object",
+        "required": ["lat", "lon"],
+        "properties": {
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "duration_min": {"type": "integer", "minimum": 5, "maximum": 480, "default": 30},
+            "from": {"type": "string", "format": "date"},
+            "days": {"type": "integer", "minimum": 1, "maximum": 14, "default": 5},
+            "borrower_id": {"type": "string", "maxLength": 64},
+            "skills": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "crew_size": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
+            "window_min": {"type": "integer", "minimum": 15, "maximum": 480, "default": 120},
+            "address": {"type": "string", "maxLength": 500},
+        },
+    }
+    local = {"type": "string", "description": "ISO 8601 local date-time with offset"}
     return {
+        "SlotRequest": slot_request,
+        "Booking": {
+            **slot_request,
+            "required": ["lat", "lon", "day", "window_start", "window_end"],
+            "properties": {
+                **slot_request["properties"],
+                "day": {"type": "string", "format": "date"},
+                "window_start": local,
+                "window_end": local,
+                "visit_id": {"type": "string", "maxLength": 64},
+            },
+        },
+        "Booked": {
+            "type": "object",
+            "required": ["visit_id", "day"],
+            "properties": {
+                "visit_id": {"type": "string"},
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+            },
+        },
+        "SlotAnswer": {
+            "type": "object",
+            "required": ["slots", "days"],
+            "properties": {
+                "region": {"type": "string"},
+                "timezone": {"type": "string"},
+                "slots": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "day": {"type": "string"},
+                            "window": {
+                                "type": "object",
+                                "properties": {"start": local, "end": local},
+                            },
+                            "team_id": {"type": "string"},
+                            "agent_ids": {"type": "array", "items": {"type": "string"}},
+                            "position": {"type": "integer"},
+                            "estimated_start": local,
+                            "extra_travel_s": {"type": "integer"},
+                            "extra_distance_m": {"type": "integer"},
+                        },
+                    },
+                },
+                "days": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "day": {"type": "string"},
+                            "slots": {"type": "integer"},
+                            "reason_code": {
+                                "type": "string",
+                                "nullable": True,
+                                "enum": [
+                                    "contact_policy",
+                                    "past",
+                                    "no_window",
+                                    "no_team",
+                                    "full",
+                                    "no_road_connection",
+                                    None,
+                                ],
+                            },
+                            "reason": {"type": "string", "nullable": True},
+                        },
+                    },
+                },
+            },
+        },
         "JobInput": {
             "type": "object",
             "additionalProperties": False,

@@ -313,7 +313,8 @@ def test_dispatcher_imports_plans_and_compares(
 ) -> None:
     """The dispatcher imports files (a bad one is refused row by row), plans the day in the
     background while a second dispatcher sees the same job and cancels it, plans again to
-    the end, and compares the new plan with the published one."""
+    the end, compares the new plan with the published one, and books a new appointment in
+    one of the times offered for an address picked on the map."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -358,6 +359,23 @@ def test_dispatcher_imports_plans_and_compares(
     page.click("#compare")
     page.wait_for_selector("#comparison:has-text('What publishing would change')")
     screenshot(page, "dispatcher-compare.png")
+
+    # A new appointment: its address picked on the map, the times offered, the first booked.
+    page.click("#new-appointment summary")
+    page.click("#slot-pick")
+    page.locator("#map").click(position={"x": 480, "y": 300})
+    page.wait_for_function("document.getElementById('slot-lat').value !== ''")
+    page.fill("#slot-days", "2")
+    page.click("#slot-find")
+    page.wait_for_selector("#slot-result[data-slots]", timeout=60000)
+    assert int(page.get_attribute("#slot-result", "data-slots") or 0) > 0
+    page.locator("#slot-result .slot-book").first.click()
+    page.wait_for_selector("#slot-result .booked", timeout=60000)
+    page.locator("#new-appointment").scroll_into_view_if_needed()
+    screenshot(page, "dispatcher-slots.png", docs=True)
+    with session_scope(sample_site.engine) as session:
+        booked = session.scalars(select(m.Visit).where(m.Visit.id.like("APT-%"))).all()
+    assert len(booked) == 1 and booked[0].kind == "appointment"
     assert not errors, errors
     context.close()
 

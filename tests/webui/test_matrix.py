@@ -145,6 +145,15 @@ MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
         {**NORTH_STAFF, "disp": 422, "admin": 422},
     ),
     ("GET", f"/api/v1/regions/north/days/{DAY}/compare", "planning.compare", NORTH_STAFF),
+    ("POST", "/api/v1/regions/north/slots", "slots.offer", NORTH_STAFF),
+    ("POST", "/api/v1/regions/south/slots", "slots.offer", SOUTH_STAFF),
+    # Without a day and window the booking is refused (422) for those who may book.
+    (
+        "POST",
+        "/api/v1/regions/north/bookings",
+        "slots.book",
+        {**NORTH_STAFF, "disp": 422, "admin": 422},
+    ),
     ("GET", f"/api/v1/regions/south/days/{DAY}/compare", "planning.compare", SOUTH_STAFF),
     (
         "GET",
@@ -211,6 +220,8 @@ def _call(client: FlaskClient, user: str, method: str, path: str) -> tuple[int, 
             kwargs["json"] = {**OUTCOME, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, user))}
         elif path.endswith("/moves"):
             kwargs["json"] = MOVE
+        elif path.endswith("/slots") or path.endswith("/bookings"):
+            kwargs["json"] = {"lat": 60.0004, "lon": 25.0015, "days": 1}
         elif path.endswith("/jobs"):
             kwargs["json"] = {"time_limit": 1}
         elif path.endswith("/imports"):

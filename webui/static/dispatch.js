@@ -300,6 +300,7 @@
       planned: async () => { $("status").value = "current"; await loadPlan(); },
       imported: loadPlan,
     });
+    DoorstepSlots.init({ region: () => $("region").value, day: () => $("day").value, map: () => state.map });
     $("status").addEventListener("change", loadPlan);
     $("publish").addEventListener("click", publish);
     await chooseRegion();
