@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +22,10 @@ import geo
 from doorstep.db.engine import session_scope
 from doorstep.db.store import CURRENT, audit, load_plan
 from doorstep.export import plan_document
+from doorstep.plan_routes import route_of_document
 from doorstep.planning import DayPlan, build_problem, route_shapes
 from doorstep.stored_plans import PreparedDay, prepare, save_document
-from optimizer.plan import BreakTaken, Plan, ReasonCode, Route, Stop, Unassigned
+from optimizer.plan import Plan, ReasonCode, Route, Unassigned
 from optimizer.retime import retime
 from optimizer.validate import validate
 
@@ -62,45 +63,6 @@ class MoveProposal:
 @functools.lru_cache(maxsize=NETWORK_CACHE_SIZE)
 def _network(source: str, cache_dir: Path) -> geo.RoadNetwork:
     return geo.load_network(None if source == geo.SAMPLE else source, cache_dir=cache_dir)
-
-
-def _seconds(text: str, day: date, zone: ZoneInfo) -> int:
-    """An ISO local date-time of the plan JSON as seconds since local midnight of `day`."""
-    local = datetime.fromisoformat(text).astimezone(zone).replace(tzinfo=None)
-    return int((local - datetime.combine(day, time(0))) / timedelta(seconds=1))
-
-
-def _route_of(doc: dict[str, Any], day: date, zone: ZoneInfo) -> Route:
-    """A stored plan JSON route as a `Route` (its stored times, unchanged)."""
-    stops = tuple(
-        Stop(
-            visit_id=s["visit_id"],
-            borrower_id=s["borrower_id"],
-            lat=float(s["lat"]),
-            lon=float(s["lon"]),
-            arrival=_seconds(s["arrival"], day, zone),
-            start=_seconds(s["start"], day, zone),
-            end=_seconds(s["end"], day, zone),
-            waiting=int(s["waiting_s"]),
-            travel_time=int(s["travel_time_s"]),
-            travel_distance=int(s["travel_distance_m"]),
-        )
-        for s in doc["stops"]
-    )
-    return Route(
-        team_id=doc["team_id"],
-        agent_ids=tuple(doc["agent_ids"]),
-        mode=doc["mode"],
-        departure=_seconds(doc["departure"], day, zone),
-        arrival=_seconds(doc["arrival"], day, zone),
-        stops=stops,
-        breaks=tuple(
-            BreakTaken(_seconds(b["start"], day, zone), _seconds(b["end"], day, zone))
-            for b in doc["breaks"]
-        ),
-        end_travel_time=int(doc["travel_time_s"]) - sum(s.travel_time for s in stops),
-        end_travel_distance=int(doc["travel_distance_m"]) - sum(s.travel_distance for s in stops),
-    )
 
 
 def propose_move(
@@ -167,7 +129,9 @@ def propose_move(
         return MoveProposal(prepared, {}, (), tuple(refusals), objective, solve_seconds)
 
     zone = ZoneInfo(prepared.timezone)
-    routes = [retimed.get(r["team_id"]) or _route_of(r, day, zone) for r in current["routes"]]
+    routes = [
+        retimed.get(r["team_id"]) or route_of_document(r, day, zone) for r in current["routes"]
+    ]
     known = {r.team_id for r in routes}
     routes += [retimed[tid] for tid in affected if tid not in known]
     routable_ids = {v.id for v in problem.visits}
