@@ -142,6 +142,13 @@ network_option = click.option(
     is_flag=True,
     help="Stop after a fixed number of improving solutions: the same plan every run.",
 )
+@click.option(
+    "--horizon",
+    type=click.IntRange(1, 14),
+    help="With --region: plan this many days from --day, choosing each flexible visit's day "
+    "(appointments stay on theirs) so that contact rules hold across them and the days are "
+    "balanced; --time-limit is per day.",
+)
 def plan(
     region: str,
     visits_path: Path | None,
@@ -158,6 +165,7 @@ def plan(
     csv_path: Path | None,
     max_visits_per_borrower: int,
     deterministic: bool,
+    horizon: int | None,
 ) -> None:
     """Plan one region-day under its contact policy.
 
@@ -187,6 +195,11 @@ def plan(
             raise click.UsageError("give --region (plan from the database) or --visits/--agents")
         if stray:
             raise click.UsageError(f"{', '.join(stray)} only go with --visits")
+        if horizon is not None:
+            if out_path is not None:
+                raise click.UsageError("--out takes one day; leave it out with --horizon")
+            _plan_horizon(settings, region, day, horizon, limit, deterministic)
+            return
         day_plan = _plan_stored(settings, region, day, limit, deterministic)
         click.echo(summary_text(day_plan))
         click.echo(f"stored as the current plan of {region} on {day.isoformat()}")
@@ -194,6 +207,8 @@ def plan(
             _write_outputs(day_plan, out_path, geojson_path, csv_path)
             click.echo(f"plan: {out_path}")
         return
+    if horizon is not None:
+        raise click.UsageError("--horizon plans stored days: use it with --region")
     if agents_path is None or out_path is None:
         raise click.UsageError("--visits needs --agents and --out too")
     day_input = _read_files(visits_path, agents_path, max_visits_per_borrower)
@@ -402,6 +417,37 @@ def _plan_stored(
     except RegionPlanError as exc:
         raise KnownError(str(exc)) from None
     return planned.day_plan
+
+
+def _plan_horizon(
+    settings: Settings, region: str, day: date, days: int, time_limit: float, deterministic: bool
+) -> None:
+    """Plan `days` stored days from `day`, choosing the flexible visits' days."""
+    from doorstep.horizon import plan_horizon
+
+    engine = open_database(settings)
+    try:
+        result = plan_horizon(
+            engine,
+            settings,
+            region,
+            day,
+            days,
+            time_limit=time_limit,
+            actor=actor_name(),
+            max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
+        )
+    except RegionPlanError as exc:
+        raise KnownError(str(exc)) from None
+    for d in result.days:
+        click.echo(
+            f"{d.day.isoformat()}: {d.routed} of {d.visits} visits routed ({d.flexible_routed} "
+            f"flexible, {d.moved_here} moved here from another day), {d.appointments_kept} of "
+            f"{d.appointments} appointments kept, travel {d.travel_time_s // 60} min"
+        )
+    for visit_id, reason in result.unplaced:
+        click.echo(f"not placed in these days: {visit_id}: {reason}")
+    click.echo(f"stored as the current plans of {region}, {days} day(s) from {day.isoformat()}")
 
 
 def _route(

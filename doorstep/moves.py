@@ -9,7 +9,6 @@ other routes keep their stored times. `save_move` stores a clean proposal as the
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -18,20 +17,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-import geo
 from doorstep.db.engine import session_scope
 from doorstep.db.store import CURRENT, audit, load_plan
 from doorstep.export import plan_document
 from doorstep.plan_routes import route_of_document
 from doorstep.planning import DayPlan, build_problem, route_shapes
+from doorstep.region_planning import cached_network
 from doorstep.stored_plans import PreparedDay, prepare, save_document
 from optimizer.plan import Plan, ReasonCode, Route, Unassigned
 from optimizer.retime import retime
 from optimizer.validate import validate
 
 __all__ = ["MoveError", "MoveProposal", "NoCurrentPlanError", "propose_move", "save_move"]
-
-NETWORK_CACHE_SIZE = 4
 
 
 class MoveError(ValueError):
@@ -60,11 +57,6 @@ class MoveProposal:
         return not self.violations
 
 
-@functools.lru_cache(maxsize=NETWORK_CACHE_SIZE)
-def _network(source: str, cache_dir: Path) -> geo.RoadNetwork:
-    return geo.load_network(None if source == geo.SAMPLE else source, cache_dir=cache_dir)
-
-
 def propose_move(
     engine: Engine,
     region_id: str,
@@ -88,7 +80,7 @@ def propose_move(
         current: dict[str, Any] = stored.document
         objective, solve_seconds = int(stored.objective), float(stored.solve_seconds)
     prepared, given = prepare(engine, region_id, day, policy_dir=policy_dir)
-    network = _network(prepared.network, cache_dir)
+    network = cached_network(prepared.network, cache_dir)
     routable = build_problem(
         prepared.policy_day.day_input,
         network,

@@ -11,10 +11,12 @@ can act on is a `RegionPlanError` whose message says what to do; anything else i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -31,6 +33,8 @@ from doorstep.settings import Settings
 from doorstep.stored_plans import ConcurrentPlanError, prepare, save
 from optimizer import SolverTimeoutError
 
+NETWORK_CACHE_SIZE = 4
+"""Road networks a process keeps loaded (`cached_network`)."""
 OUTSIDE_NETWORK_MARGIN_M = 2000.0
 """Coordinates farther than this outside the road network's area are an input error."""
 
@@ -54,13 +58,21 @@ class RegionPlan:
 
 
 def load_network(source: str, settings: Settings) -> geo.RoadNetwork:
-    """The road network named by a region or `--network` ('sample' is the bundled city)."""
+    """The road network named by a region or `--network` ('sample' is the bundled city).
+
+    The last few networks stay loaded in the process: a web worker answering slot queries
+    and hand moves for a region would otherwise read its graph for every request.
+    """
     try:
-        return geo.load_network(
-            None if source == "sample" else source, cache_dir=settings.cache_dir
-        )
+        return cached_network(source, settings.cache_dir)
     except (ValueError, OSError) as exc:
         raise RegionPlanError(f"road network {source!r}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=NETWORK_CACHE_SIZE)
+def cached_network(source: str, cache_dir: Path) -> geo.RoadNetwork:
+    """`geo.load_network` for a region's network source, kept for the next call."""
+    return geo.load_network(None if source == geo.SAMPLE else source, cache_dir=cache_dir)
 
 
 def check_area(
