@@ -32,6 +32,8 @@ LOCALES = ("en", "zh")
 """UI languages: English and Simplified Chinese."""
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "dst_"
+TOKEN_USE_RESOLUTION_S = 60.0
+"""How stale a token's `last_used_at` may get before a request notes its use again."""
 """Marks Doorstep tokens, so a leaked one is recognisable (e.g. by secret scanners)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 # Checked against when a name is unknown, so a wrong name costs as long as a wrong password
@@ -261,18 +263,38 @@ def revoke_tokens(session: Session, name: str, *, now: datetime, actor: str) -> 
     return len(tokens)
 
 
-def account_for_token(session: Session, token: str, *, now: datetime) -> Account | None:
-    """The account a bearer token acts for (and note its use), or None when the token is
-    unknown, revoked or its user inactive."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    row = session.scalars(
-        select(m.ApiToken).where(m.ApiToken.token_sha256 == _digest(token))
-    ).one_or_none()
+def account_for_token(
+    session: Session, token: str, *, now: datetime, note_use: bool = True
+) -> Account | None:
+    """The account a bearer token acts for, or None when the token is unknown, revoked or its
+    user inactive. Its use is noted (`last_used_at`) at most once a minute, so a machine
+    calling often does not write on every request; with `note_use=False` nothing is
+    written (for a read-only transaction: see `token_use_is_stale`)."""
+    row = _token_row(session, token)
     if row is None or row.revoked_at is not None:
         return None
-    row.last_used_at = now
+    if note_use and _stale(row, now):
+        row.last_used_at = now
     return account(session, row.user_id)
+
+
+def token_use_is_stale(session: Session, token: str, *, now: datetime) -> bool:
+    """Whether the token's `last_used_at` is due to be noted again."""
+    row = _token_row(session, token)
+    return row is not None and row.revoked_at is None and _stale(row, now)
+
+
+def _token_row(session: Session, token: str) -> m.ApiToken | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return session.scalars(
+        select(m.ApiToken).where(m.ApiToken.token_sha256 == _digest(token))
+    ).one_or_none()
+
+
+def _stale(row: m.ApiToken, now: datetime) -> bool:
+    last = row.last_used_at
+    return last is None or (now - last).total_seconds() >= TOKEN_USE_RESOLUTION_S
 
 
 def _user_named(session: Session, name: str) -> m.User:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.basemap import basemap_geojson
 from doorstep.db import models as m
-from doorstep.db.engine import session_scope
+from doorstep.db.engine import read_scope, session_scope
 from doorstep.db.store import CURRENT, load_plan
 from doorstep.export import document_csv, document_geojson
 from doorstep.moves import MoveError, NoCurrentPlanError, propose_move, save_move
@@ -87,7 +87,7 @@ def regions() -> Response:
     """The regions the caller may see: all (admin), theirs (dispatcher), their agent's."""
     user = current_user()
     assert user is not None
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         statement = select(m.Region).order_by(m.Region.id)
         if user.role == "dispatcher":
             statement = statement.where(m.Region.id.in_(user.regions))
@@ -102,7 +102,7 @@ def regions() -> Response:
 @api_roles("admin", "dispatcher")
 def plans(region_id: str) -> Response:
     """The stored plans of a region, newest day first (no borrower data: ids and times)."""
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
         rows = db.execute(
             select(m.Plan.id, m.Plan.day, m.Plan.status, m.Plan.created_at)
@@ -181,7 +181,7 @@ def move(region_id: str, day: str) -> tuple[Response, int]:
     """Move a visit to a team's route at a position in the current plan: re-time the two
     routes, validate the plan, and with `save` and no violation store it as current."""
     parsed = parse_day(day)
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     visit_id, team_id, position, save = _move_input(request.get_json(silent=True))
     settings = web_state().settings
@@ -264,7 +264,7 @@ def basemap(region_id: str) -> Response:
     """The region's roads as GeoJSON lines: the map's base layer without a tile server."""
     user = current_user()
     assert user is not None
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         if user.role == "agent":
             if user.agent_region != region_id:
                 abort(404, description=f"no region {region_id!r} among yours")
@@ -290,7 +290,7 @@ def my_route() -> Response:
     """The agent's own route in today's published plan (today in the region's time zone)."""
     user = current_user()
     assert user is not None and user.agent_id is not None
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         try:
             document = agent_route_document(db, user.agent_id, now=now())
         except LookupError:
@@ -389,7 +389,7 @@ def _number(body: dict[str, Any], name: str) -> float | None:
 def _plan_for_view(region_id: str, day: date, form: str) -> dict[str, Any]:
     """The stored plan document, with positions for the map, after recording the view."""
     status = plan_status()
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
         plan = load_plan(db, region_id, day, status)
         if plan is None:

@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from doorstep.db.engine import session_scope
+from doorstep.db.engine import read_scope
 from doorstep.db.store import load_plan
 from doorstep.outcomes import OUTCOMES
 from webui.api import parse_day, plan_status, visible_region
@@ -76,7 +76,7 @@ def sheet(region_id: str, day: str, team_id: str) -> str:
     kind and duration; breaks; totals. `?status=current|published` as in the API."""
     parsed = parse_day(day)
     status = plan_status()
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         region = visible_region(db, region_id)
         region_name = region.name or region.id
         plan = load_plan(db, region_id, parsed, status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -16,6 +17,7 @@ from doorstep.accounts import (
     create_token,
     create_user,
     revoke_tokens,
+    token_use_is_stale,
 )
 from doorstep.db import models as m
 from doorstep.db.engine import session_scope
@@ -61,6 +63,30 @@ def test_accounts_and_tokens(site: Engine) -> None:
         assert revoke_tokens(session, "disp", now=NOW, actor="test") == 1
     with session_scope(site) as session:
         assert account_for_token(session, token, now=NOW) is None
+
+
+def test_a_token_notes_its_use_once_a_minute(site: Engine) -> None:
+    """Requests within a minute of the last noted use write nothing; a later one notes it."""
+    with session_scope(site) as session:
+        token = create_token(session, "disp", actor="test")
+
+    def last_used() -> object:
+        with session_scope(site) as session:
+            return session.scalars(select(m.ApiToken.last_used_at)).one()
+
+    with session_scope(site) as session:
+        assert token_use_is_stale(session, token, now=NOW)
+        account_for_token(session, token, now=NOW)
+    assert last_used() == NOW
+    soon = NOW + timedelta(seconds=30)
+    with session_scope(site) as session:
+        assert not token_use_is_stale(session, token, now=soon)
+        account_for_token(session, token, now=soon)
+    assert last_used() == NOW
+    later = NOW + timedelta(seconds=61)
+    with session_scope(site) as session:
+        account_for_token(session, token, now=later)
+    assert last_used() == later
 
 
 def test_publish_replaces_the_published_plan(site: Engine) -> None:
