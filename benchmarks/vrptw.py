@@ -64,7 +64,9 @@ DATA = ROOT.parent / "shared" / "benchmarks" / "vrptw"
 RESULTS = Path(__file__).resolve().parent / "results" / "vrptw.md"
 
 SETS = ("solomon", "homberger_200", "homberger_400", "homberger_1000")
-SOLVERS = ("doorstep", "pyvrp", "vroom")
+SOLVERS = ("doorstep", "doorstep2", "pyvrp", "vroom")
+"""`doorstep2` is Doorstep on two worker processes (`num_workers=2`); the peers use one."""
+DEFAULT_SOLVERS = ("doorstep", "pyvrp", "vroom")
 FULL_TIME_LIMITS = {"solomon": 5.0, "homberger_200": 30.0, "homberger_400": 60.0}
 """Seconds per instance when a whole set is run with `--sets` (1,000 customers: 60 s)."""
 OVERRUN_TOLERANCE = 0.05
@@ -318,11 +320,11 @@ def to_problem(instance: Instance, scale: int | None = None) -> Problem:
     )
 
 
-def solve_doorstep(instance: Instance, time_limit: float) -> Answer:
+def solve_doorstep(instance: Instance, time_limit: float, *, num_workers: int = 1) -> Answer:
     """`optimizer.solve` on the mapped problem; dropped customers are noted (and infeasible)."""
     problem = to_problem(instance)
     try:
-        plan = solve(problem, time_limit=time_limit)
+        plan = solve(problem, time_limit=time_limit, num_workers=num_workers)
     except SolverTimeoutError:
         return Answer((), "no first solution within the limit")
     routes = tuple(tuple(int(s.visit_id) for s in r.stops) for r in plan.routes if r.stops)
@@ -409,6 +411,7 @@ def solve_vroom(
 
 SOLVE: dict[str, Callable[[Instance, float], Answer]] = {
     "doorstep": solve_doorstep,
+    "doorstep2": lambda instance, time_limit: solve_doorstep(instance, time_limit, num_workers=2),
     "pyvrp": solve_pyvrp,
     "vroom": solve_vroom,
 }
@@ -678,7 +681,7 @@ def plot(report: Report, path: Path) -> None:
     rows += [small] if small else []
     fig = plt.figure(figsize=(14, 3.8 * len(rows)), layout="constrained")
     subfigs = fig.subfigures(len(rows), 1, squeeze=False)[:, 0]
-    markers = {"doorstep": "o", "pyvrp": "s", "vroom": "^"}
+    markers = {"doorstep": "o", "doorstep2": "D", "pyvrp": "s", "vroom": "^"}
     for subfig, row in zip(subfigs, rows, strict=True):
         widths = [max(3, len(names_of(s))) for s in row]
         axes = subfig.subplots(1, len(row), width_ratios=widths, squeeze=False)[0]
@@ -764,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", choices=SETS, help="sets to run in full")
     parser.add_argument("--instances", help="comma-separated globs on names, e.g. 'r1*,c101'")
     parser.add_argument("--time-limit", type=float, help="seconds per solver and instance")
-    parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
+    parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(DEFAULT_SOLVERS))
     parser.add_argument("--data", type=Path, default=DATA, help="folder with the sets and bks.csv")
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="Markdown table; .csv and .png beside it"

@@ -13,29 +13,37 @@ for work above a team's fair share and for a visit not done by a preferred agent
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_heuristic_parameters_pb2
+from ortools.util import optional_boolean_pb2
 
+from optimizer import construct
+from optimizer.costs import (
+    BALANCE_PENALTY,
+    FORBIDDEN,
+    PREFERENCE_PENALTY,
+    Costs,
+    drop_penalty,
+    drop_units,
+    fair_shares,
+)
+from optimizer.decompose import Part, sub_problem
 from optimizer.explain import explain_dropped
-from optimizer.model import DAY_SECONDS, Problem, Team, TravelMode, VisitKind
+from optimizer.model import DAY_SECONDS, Problem, Team, TravelMode
+from optimizer.parallel import usable_workers, workers
+from optimizer.parts import improve_in_parts
 from optimizer.plan import BreakTaken, Plan, Route, Stop, Unassigned
 from optimizer.precheck import Screening, screen
 
 log = logging.getLogger(__name__)
 
 HORIZON = 2 * DAY_SECONDS
-PREFERENCE_PENALTY = 600
-"""Cost (as seconds of travel) of a visit done by someone other than its preferred agents."""
-BALANCE_PENALTY = 300
-"""Cost (as seconds of travel) of each visit a team does above its fair share of the day."""
-_FORBIDDEN = HORIZON + 1
-"""Transit that no time dimension can absorb: an arc without a road connection."""
+_FORBIDDEN = FORBIDDEN
 
 
 class SolverTimeoutError(RuntimeError):
@@ -59,6 +67,8 @@ def solve(
     *,
     time_limit: float = 10.0,
     max_solutions: int | None = None,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+    num_workers: int = 1,
 ) -> Plan:
     """Plan the day.
 
@@ -67,44 +77,193 @@ def solve(
     problem
         The validated region-day.
     time_limit
-        Wall-clock seconds for the whole call, construction included.
+        Wall-clock seconds for the whole call: screening, building the model, the first
+        plan, the search and reading the plan back. The call returns within a few percent
+        of it.
     max_solutions
-        Stop after this many improving solutions. OR-Tools' routing search has no random
-        element, so with a limit that is reached before `time_limit` the result is
-        identical on every run: use it in tests.
+        Stop after this many improving solutions. The search has no random element, so
+        with a limit that is reached before `time_limit` the result is identical on every
+        run: use it in tests.
+    initial_routes
+        A plan to start from (a warm start, e.g. the current plan when re-planning during
+        the day): team id (a crew's id, or an agent's; a crew member's id stands for the
+        crew) to visit ids in order. Unknown teams and visits, visits listed twice, and
+        whatever does not fit the team's day are dropped; the rest of the visits are
+        inserted around it, and the search improves the whole.
+    num_workers
+        Processes to search on. 1 (the default) keeps to the calling process; more is for
+        callers that own the machine (the CLI passes the CPU count). In a daemonic process
+        (a Dask worker) it falls back to 1.
     """
     started = time.monotonic()
+    if time_limit <= 0:
+        msg = f"time_limit must be a positive number of seconds, got {time_limit}"
+        raise ValueError(msg)
+    deadline = started + time_limit * (1 - _TIME_MARGIN)
     screening = screen(problem)
     teams = screening.teams
     unassigned = dict(screening.excluded)
     if not screening.candidates or not teams:
         routes = tuple(idle_route(team) for team in teams)
         return _plan(problem, screening, routes, unassigned, 0, started, status="nothing to route")
-    model = _Model(problem, screening)
-    params = _search_parameters(time_limit - (time.monotonic() - started), max_solutions)
-    solution = model.routing.SolveWithParameters(params)
-    if solution is None:
-        # Every visit is optional and every team can stay idle, so this means no time.
-        msg = (
-            f"the solver found no first plan for {len(screening.candidates)} visits within "
-            f"{time_limit:.1f} s; raise the time limit"
+    num_workers = usable_workers(num_workers)
+    if max_solutions is None and len(screening.candidates) >= _PARTS_FROM:
+        routes, objective, status = _solve_in_parts(
+            problem, screening, initial_routes, deadline, num_workers
         )
-        raise SolverTimeoutError(msg)
-    routes = model.extract_routes(solution)
+    else:
+        searches = _searches_for(len(screening.candidates), initial_routes is not None)
+        if max_solutions is not None:
+            searches = searches[:1]  # deterministic: one search, in this process
+        found = _solve_whole(
+            problem, initial_routes, searches[:num_workers], deadline, max_solutions
+        )
+        if found is None:
+            # Every visit is optional and every team can stay idle, so this means no time.
+            msg = (
+                f"the solver found no first plan for {len(screening.candidates)} visits "
+                f"within {time_limit:.1f} s; raise the time limit"
+            )
+            raise SolverTimeoutError(msg)
+        routes, objective, status = found
     served = {stop.visit_id for route in routes for stop in route.stops}
     for i in screening.candidates:
         visit = problem.visits[i]
         if visit.id not in served:
             unassigned[i] = explain_dropped(problem, teams, screening.candidates[i], i, routes)
-    return _plan(
-        problem,
-        screening,
-        routes,
-        unassigned,
-        solution.ObjectiveValue(),
-        started,
-        status=_status_name(model.routing.status()),
+    return _plan(problem, screening, routes, unassigned, objective, started, status=status)
+
+
+_Found = tuple[tuple[Route, ...], int, str]
+"""Routes of every screened team, the objective, and the search's status."""
+
+
+def _solve_whole(
+    problem: Problem,
+    initial_routes: Mapping[str, Sequence[str]] | None,
+    searches: Sequence[_Search],
+    deadline: float,
+    max_solutions: int | None,
+) -> _Found | None:
+    """The day as one model, searched once per search given, at the same time on as many
+    workers; the plan with the lowest objective wins."""
+    if len(searches) == 1:
+        return _search_whole(problem, initial_routes, searches[0], deadline, max_solutions)
+    with workers(len(searches)) as pool:
+        futures = [
+            pool.submit(_search_whole, problem, initial_routes, search, deadline, max_solutions)
+            for search in searches
+        ]
+        found = [f.result() for f in futures]
+    best = min((f for f in found if f is not None), key=lambda f: f[1], default=None)
+    if best is None:
+        return None
+    routes, objective, status = best
+    return routes, objective, f"{status} (best of {len(searches)} searches)"
+
+
+def _search_whole(
+    problem: Problem,
+    initial_routes: Mapping[str, Sequence[str]] | None,
+    search: _Search,
+    deadline: float,
+    max_solutions: int | None,
+) -> _Found | None:
+    """One search of the whole day (also run in a worker process)."""
+    screening = screen(problem)
+    model = _Model(problem, screening)
+    start = None
+    if search.first_solution == _CONSTRUCT:
+        start = model.construct(initial_routes, deadline)
+    solution, status = model.search(start, search, deadline, max_solutions)
+    if solution is None:
+        return None
+    return model.extract_routes(solution), solution.ObjectiveValue(), status
+
+
+def _solve_in_parts(
+    problem: Problem,
+    screening: Screening,
+    initial_routes: Mapping[str, Sequence[str]] | None,
+    deadline: float,
+    num_workers: int,
+) -> tuple[tuple[Route, ...], int, str]:
+    """A large day: a constructed first plan, then improved part by part (`optimizer.parts`)."""
+    numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
+    given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
+    repaired = construct.repair(numbers, given) if given is not None else None
+    budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
+    visit_of_node = sorted(screening.candidates)
+    start = [
+        [visit_of_node[n] for n in r] for r in construct.insert(numbers, repaired, deadline=budget)
+    ]
+    with workers(num_workers) as pool:
+        progress = improve_in_parts(
+            problem,
+            screening,
+            start,
+            deadline=deadline,
+            workers=pool,
+            num_workers=num_workers,
+            solve_part=_solve_part,
+        )
+    teams = screening.teams
+    untimed = [t for t, r in enumerate(progress.routes) if r and t not in progress.timed]
+    if untimed:
+        # Only when time ran out before the first pass reached these routes: time them.
+        part = Part(tuple(untimed), tuple(i for t in untimed for i in progress.routes[t]))
+        sub = sub_problem(problem, teams, part, progress.routes)
+        initial = {teams[t].id: [problem.visits[i].id for i in progress.routes[t]] for t in untimed}
+        for route in _solve_part(sub, initial, 0.0, time.monotonic()):
+            t = next(t for t in untimed if teams[t].id == route.team_id)
+            progress.timed[t] = route
+            progress.routes[t] = [
+                i
+                for i in part.visits
+                if any(problem.visits[i].id == s.visit_id for s in route.stops)
+            ]
+    routes = tuple(
+        progress.timed[t] if progress.routes[t] else idle_route(team)
+        for t, team in enumerate(teams)
     )
+    objective = Costs(problem, screening).total(progress.routes)
+    status = f"improved in parts ({progress.passes} passes, {progress.parts} parts)"
+    return routes, objective, status
+
+
+def _solve_part(
+    problem: Problem, initial: Mapping[str, Sequence[str]], seconds: float, not_after: float
+) -> tuple[Route, ...]:
+    """Re-plan one part of a large day from its current routes (runs in a worker process)."""
+    started = time.monotonic()
+    deadline = max(min(started + seconds, not_after), started + _MIN_SEARCH_SECONDS)
+    screening = screen(problem)
+    if not screening.candidates or not screening.teams:
+        return tuple(idle_route(team) for team in screening.teams)
+    model = _Model(problem, screening)
+    start = model.construct(initial, deadline)
+    solution, _ = model.search(start, _PART_SEARCH, deadline, None)
+    assert solution is not None  # a constructed start is a solution
+    return model.extract_routes(solution)
+
+
+def _given_nodes(
+    problem: Problem, screening: Screening, initial_routes: Mapping[str, Sequence[str]]
+) -> list[list[int]]:
+    """A warm start in solver nodes per team; what the model does not know is left out."""
+    teams = screening.teams
+    team_of = {team.id: t for t, team in enumerate(teams)}
+    for t, team in enumerate(teams):
+        for agent_id in team.agent_ids:
+            team_of.setdefault(agent_id, t)
+    node_of = {problem.visits[i].id: node for node, i in enumerate(sorted(screening.candidates))}
+    routes: list[list[int]] = [[] for _ in teams]
+    for team_id, visit_ids in initial_routes.items():
+        k = team_of.get(team_id)
+        if k is None or routes[k] or isinstance(visit_ids, str):
+            continue
+        routes[k] = [node_of[v] for v in visit_ids if isinstance(v, str) and v in node_of]
+    return routes
 
 
 def _plan(
@@ -142,24 +301,69 @@ def _build_nodes(problem: Problem, screening: Screening) -> _Nodes:
     return _Nodes(visit_of_node=visit_of_node, point_of_node=tuple(points))
 
 
+_CONSTRUCT = "construct"
+"""First plan from `optimizer.construct` instead of an OR-Tools heuristic."""
+_TIME_MARGIN = 0.02
+"""Share of the time limit kept back for reading the plan out and for clock granularity."""
+_CONSTRUCT_SHARE = 0.5
+"""At most this share of the time left goes to constructing the first plan."""
+_MIN_SEARCH_SECONDS = 0.05
+_PARTS_FROM = 400
+"""Visits from which a day is improved in parts (`optimizer.parts`) rather than whole."""
+_LARGE = 400
+"""Visits from which OR-Tools' own first-solution heuristics are too slow to trust with the
+limit (a 1,000-visit day with breaks: about 100 s), so the first plan is constructed."""
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How the search runs; chosen by the problem's shape in `_searches_for`."""
+
+    first_solution: str = "LOCAL_CHEAPEST_INSERTION"
+    """An OR-Tools `FirstSolutionStrategy` name, or `_CONSTRUCT`."""
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    operators_off: tuple[str, ...] = ()
+    """OR-Tools local search operators (`use_<name>`) turned off."""
+
+
+_PART_SEARCH = _Search(first_solution=_CONSTRUCT)
+"""How each part of a large day is searched (see `optimizer.parts`)."""
+
+
+def _searches_for(num_visits: int, warm: bool) -> tuple[_Search, ...]:
+    """The searches to run, best first: the first alone on one worker, the next ones beside
+    it on further workers (different enough to end in different places)."""
+    if warm or num_visits >= _LARGE:
+        return (
+            _Search(first_solution=_CONSTRUCT),
+            _Search(first_solution=_CONSTRUCT, gls_lambda=0.2),
+        )
+    return (_Search(), _Search(first_solution="PARALLEL_CHEAPEST_INSERTION", gls_lambda=0.2))
+
+
 def _search_parameters(
-    seconds_left: float, max_solutions: int | None
+    search: _Search, seconds_left: float, max_solutions: int | None
 ) -> pywrapcp.DefaultRoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    # Insert the visits that are costliest to drop, per team able to take them, first: agreed
-    # appointments (and the hardest to place among them) claim their hours before flexible
-    # visits do. Measured on the sample and a 500-visit Andorra day against parallel
-    # cheapest insertion: more appointments kept and less travel (see the issue note).
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    if search.first_solution != _CONSTRUCT:
+        # Insert the visits that are costliest to drop, per team able to take them, first:
+        # agreed appointments (and the hardest to place among them) claim their hours before
+        # flexible visits do. Measured on the sample and a 500-visit Andorra day against
+        # parallel cheapest insertion: more appointments kept and less travel.
+        params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, search.first_solution
+        )
+        params.local_cheapest_insertion_parameters.insertion_sorting_properties.append(
+            routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_PENALTY_OVER_ALLOWED_VEHICLES_RATIO
+        )
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, search.metaheuristic
     )
-    params.local_cheapest_insertion_parameters.insertion_sorting_properties.append(
-        routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_PENALTY_OVER_ALLOWED_VEHICLES_RATIO
-    )
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    params.time_limit.FromMilliseconds(max(100, int(seconds_left * 1000)))
+    params.guided_local_search_lambda_coefficient = search.gls_lambda
+    for name in search.operators_off:
+        setattr(params.local_search_operators, f"use_{name}", optional_boolean_pb2.BOOL_FALSE)
+    params.time_limit.FromMilliseconds(max(10, int(seconds_left * 1000)))
     if max_solutions is not None:
         params.solution_limit = max_solutions
     return params
@@ -203,25 +407,36 @@ class _Model:
         return max(finite, default=0)
 
     def _add_costs(self) -> None:
-        """Arc costs per team: travel seconds, plus a penalty for non-preferred visits."""
-        nv = self.nodes.num_visit_nodes
+        """Arc costs per team: travel seconds, plus a penalty on arcs into non-preferred visits.
+
+        Teams with the same mode and the same non-preferred visits share one matrix. (A
+        count of non-preferred visits per team in a dimension would be cheaper to build for
+        many teams, but OR-Tools then refuses to restore any plan given to it, even one of
+        idle teams, as soon as two teams' counts differ.)
+        """
         classes: dict[tuple[TravelMode, tuple[int, ...]], list[int]] = defaultdict(list)
         for t, team in enumerate(self.teams):
-            penalised = tuple(
-                node
-                for node, i in enumerate(self.nodes.visit_of_node)
-                if self.problem.visits[i].preferred_agents
-                and not self.problem.visits[i].preferred_agents & set(team.agent_ids)
-            )
+            against = self._penalised_for(team)
+            penalised = tuple(n for n, i in enumerate(self.nodes.visit_of_node) if i in against)
             classes[(team.mode, penalised)].append(t)
+        base = {mode: np.minimum(m, _FORBIDDEN) for mode, m in self._travel.items()}
         for (mode, penalised), members in classes.items():
-            cost = np.minimum(self._travel[mode], _FORBIDDEN).copy()
+            cost = base[mode]
             if penalised:
+                cost = cost.copy()
                 cost[:, list(penalised)] += PREFERENCE_PENALTY
-            cost[:, nv:] = np.minimum(self._travel[mode][:, nv:], _FORBIDDEN)
             callback = self.routing.RegisterTransitMatrix(cost.tolist())
             for t in members:
                 self.routing.SetArcCostEvaluatorOfVehicle(callback, t)
+
+    def _penalised_for(self, team: Team) -> frozenset[int]:
+        """The visits (problem indices) this team would serve against a preference."""
+        return frozenset(
+            i
+            for i in self.nodes.visit_of_node
+            if self.problem.visits[i].preferred_agents
+            and not self.problem.visits[i].preferred_agents & set(team.agent_ids)
+        )
 
     # --- time --------------------------------------------------------------------------
     def _add_time(self) -> None:
@@ -281,16 +496,19 @@ class _Model:
     # --- counts and balance ------------------------------------------------------------
     def _add_counts(self) -> None:
         routing, nv = self.routing, self.nodes.num_visit_nodes
-        one = routing.RegisterUnaryTransitVector(
-            [1] * nv + [0] * (len(self.nodes.point_of_node) - nv)
-        )
-        capacities = [team.max_visits if team.max_visits is not None else nv for team in self.teams]
-        routing.AddDimensionWithVehicleCapacity(one, 0, capacities, True, "visits")
-        dim = routing.GetDimensionOrDie("visits")
-        if self.problem.balance_work:
-            shares = _fair_shares(self.teams, nv)
-            for t, share in enumerate(shares):
-                dim.SetCumulVarSoftUpperBound(routing.End(t), share, BALANCE_PENALTY)
+        capped = any(team.max_visits is not None for team in self.teams)
+        if capped or self.problem.balance_work:
+            # Only when needed: every dimension slows the search down.
+            one = routing.RegisterUnaryTransitVector(
+                [1] * nv + [0] * (len(self.nodes.point_of_node) - nv)
+            )
+            capacities = [nv if team.max_visits is None else team.max_visits for team in self.teams]
+            routing.AddDimensionWithVehicleCapacity(one, 0, capacities, True, "visits")
+            dim = routing.GetDimensionOrDie("visits")
+            if self.problem.balance_work:
+                shares = fair_shares(self.teams, nv)
+                for t, share in enumerate(shares):
+                    dim.SetCumulVarSoftUpperBound(routing.End(t), share, BALANCE_PENALTY)
         loads = [self.problem.visits[i].workload for i in self.nodes.visit_of_node]
         limits = [team.max_workload for team in self.teams]
         if any(loads) and any(limit is not None for limit in limits):
@@ -305,18 +523,14 @@ class _Model:
     # --- who may serve what, and what dropping costs ----------------------------------
     def _add_visit_rules(self) -> None:
         routing, problem = self.routing, self.problem
-        flexible_unit = 2 * self._finite_max_travel() + PREFERENCE_PENALTY + BALANCE_PENALTY + 1
-        # Above every priority together: no mix of priorities outweighs one appointment.
-        priority_total = sum(problem.visits[i].priority for i in self.nodes.visit_of_node)
-        appointment_unit = flexible_unit * (priority_total + 1)
+        units = drop_units(
+            self._finite_max_travel(),
+            [problem.visits[i].priority for i in self.nodes.visit_of_node],
+        )
         all_teams = set(range(len(self.teams)))
         for node, i in enumerate(self.nodes.visit_of_node):
-            visit = problem.visits[i]
             index = self.manager.NodeToIndex(node)
-            penalty = visit.priority * flexible_unit
-            if visit.kind is VisitKind.APPOINTMENT:
-                penalty += appointment_unit
-            routing.AddDisjunction([index], penalty)
+            routing.AddDisjunction([index], drop_penalty(problem, i, units))
             candidates = self.screening.candidates[i]
             if set(candidates) != all_teams:
                 routing.VehicleVar(index).SetValues([-1, *candidates])
@@ -333,6 +547,73 @@ class _Model:
             if len(members) > cap:
                 active = [routing.ActiveVar(self.manager.NodeToIndex(n)) for n in members]
                 solver.Add(solver.Sum(active) <= cap)
+
+    # --- the first plan and the search -------------------------------------------------
+    def construct(
+        self, initial_routes: Mapping[str, Sequence[str]] | None, deadline: float
+    ) -> list[list[int]]:
+        """A first plan (visit nodes per team): the warm start repaired, then every other
+        visit that fits inserted by `optimizer.construct`."""
+        numbers = construct.instance_from(
+            self.problem, self.screening, preference_penalty=PREFERENCE_PENALTY, travel=self._travel
+        )
+        given = (
+            _given_nodes(self.problem, self.screening, initial_routes) if initial_routes else None
+        )
+        repaired = construct.repair(numbers, given) if given is not None else None
+        # Leave most of the time to the search, which improves any first plan.
+        budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
+        return [list(r) for r in construct.insert(numbers, repaired, deadline=budget)]
+
+    def search(
+        self,
+        start: list[list[int]] | None,
+        search: _Search,
+        deadline: float,
+        max_solutions: int | None,
+    ) -> tuple[pywrapcp.Assignment | None, str]:
+        """Improve `start` (or an OR-Tools first solution when None) until the deadline."""
+        if start is None:
+            params = _search_parameters(search, deadline - time.monotonic(), max_solutions)
+            solution = self.routing.SolveWithParameters(params)
+            return solution, _status_name(self.routing.status())
+        first = self._read(start, deadline)
+        left = deadline - time.monotonic()
+        params = _search_parameters(search, left, max_solutions)
+        # OR-Tools restores the start under the LNS limit (0.1 s by default), which a day
+        # with breaks can need more of: 0.85 s for 1,000 visits on a loaded machine.
+        params.lns_time_limit.FromMilliseconds(int(1000 * max(0.1, min(2.0, 0.2 * left))))
+        solution = self.routing.SolveFromAssignmentWithParameters(first, params)
+        if solution is None:
+            log.warning("the search from the first plan ended with %s", self.routing.status())
+            return first, "first plan only"
+        return solution, _status_name(self.routing.status())
+
+    def _read(self, routes: list[list[int]], deadline: float) -> pywrapcp.Assignment:
+        """The routes as an assignment. Should OR-Tools refuse the whole, the largest set of
+        whole routes it accepts, found by halving (logged: it means the construction and
+        the model disagree)."""
+
+        def read(candidate: list[list[int]]) -> pywrapcp.Assignment | None:
+            indices = [[self.manager.NodeToIndex(n) for n in r] for r in candidate]
+            return self.routing.ReadAssignmentFromRoutes(indices, True)
+
+        whole = read(routes)
+        if whole is not None:
+            return whole
+        log.warning("OR-Tools refused the constructed first plan; keeping the routes it accepts")
+        kept: list[list[int]] = [[] for _ in routes]
+        pending = [[t for t, r in enumerate(routes) if r]]
+        while pending and time.monotonic() < deadline:
+            group = pending.pop()
+            trial = [routes[t] if t in group else r for t, r in enumerate(kept)]
+            if read(trial) is not None:
+                kept = trial
+            elif len(group) > 1:
+                pending += [group[: len(group) // 2], group[len(group) // 2 :]]
+        accepted = read(kept)
+        assert accepted is not None  # empty routes at worst
+        return accepted
 
     # --- reading the solution back -----------------------------------------------------
     def extract_routes(self, solution: pywrapcp.Assignment) -> tuple[Route, ...]:
@@ -358,17 +639,6 @@ class _Model:
                 timed_route(self.problem, team, departure, sequence, breaks, arrival_at_end)
             )
         return tuple(routes)
-
-
-def _fair_shares(teams: Sequence[Team], num_visits: int) -> list[int]:
-    """Each team's share of the day's visits, in proportion to its shift length."""
-    lengths = [max(1, team.shift.end - team.shift.start) for team in teams]
-    total = sum(lengths)
-    shares = [math.ceil(num_visits * length / total) for length in lengths]
-    return [
-        min(share, team.max_visits) if team.max_visits is not None else share
-        for share, team in zip(shares, teams, strict=True)
-    ]
 
 
 def idle_route(team: Team) -> Route:

@@ -1,0 +1,172 @@
+"""Large days in parts: groups of nearby routes re-planned on their own, over and over.
+
+OR-Tools' local search slows down sharply with size (on a 1,000-visit day it finds a better
+plan about twice a second, on 100 visits thirty times a second), so a large day is improved
+in parts of about a hundred visits: a few routes close together, the visits they serve, the
+unserved visits nearest to them and a spare team or two. Each pass splits the day into
+disjoint parts afresh, around different seeds, so that over the passes every route meets
+each of its neighbours; parts of one pass can be solved at the same time. Pure: no OR-Tools.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.model import BorrowerRule, Problem, Team, TravelMatrix
+
+SPARE_TEAMS = 2
+"""Idle teams handed to each part, so that it can open a route."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Teams re-planned together (indices into the screened teams) and the visits they may
+    take (problem indices): their own, and unserved visits given to this part alone."""
+
+    teams: tuple[int, ...]
+    visits: tuple[int, ...]
+
+
+def plane(problem: Problem, teams: Sequence[Team]) -> tuple[np.ndarray, np.ndarray]:
+    """Planar coordinates (degrees, longitude scaled by the cosine of the latitude) of every
+    visit and of every team's start, to tell which routes are near each other."""
+    lat = np.array([v.location.lat for v in problem.visits], dtype=float)
+    lon = np.array([v.location.lon for v in problem.visits], dtype=float)
+    starts = [problem.point_location(team.start_point) for team in teams]
+    slat = np.array([s.lat for s in starts], dtype=float)
+    slon = np.array([s.lon for s in starts], dtype=float)
+    scale = np.cos(np.radians(np.mean(lat) if len(lat) else 0.0))
+    return np.column_stack([lon * scale, lat]), np.column_stack([slon * scale, slat])
+
+
+def partition(
+    problem: Problem,
+    routes: Sequence[Sequence[int]],
+    unrouted: Sequence[int],
+    visit_xy: np.ndarray,
+    start_xy: np.ndarray,
+    *,
+    size: int,
+    rng: np.random.Generator,
+) -> list[Part]:
+    """Split the day into disjoint parts of about `size` visits.
+
+    A part grows from a random route by adding the routes whose centres are nearest; every
+    unserved visit joins the part of the nearest served visit (all unserved visits of one
+    borrower join the same part, so parts solved at once cannot both use a borrower's last
+    allowed visit); idle teams join the parts nearest to their start, `SPARE_TEAMS` each.
+    """
+    busy = [t for t, r in enumerate(routes) if r]
+    idle = [t for t, r in enumerate(routes) if not r]
+    if not busy:
+        spares = [idle[k : k + SPARE_TEAMS + 1] for k in range(0, len(idle), SPARE_TEAMS + 1)]
+        spares = spares or [[]]
+        shares = np.array_split(np.asarray(unrouted, dtype=np.int64), len(spares))
+        return [
+            Part(tuple(g), tuple(int(i) for i in s)) for g, s in zip(spares, shares, strict=True)
+        ]
+    centre = np.array([visit_xy[list(routes[t])].mean(axis=0) for t in busy])
+    load = np.array([len(routes[t]) for t in busy])
+    free = np.ones(len(busy), dtype=bool)
+    groups: list[list[int]] = []
+    while free.any():
+        seed = int(rng.choice(np.flatnonzero(free)))
+        near = np.argsort(np.hypot(*(centre - centre[seed]).T), kind="stable")
+        group: list[int] = []
+        count = 0
+        for k in near:
+            if free[k] and (count < size or not group):
+                group.append(int(k))
+                count += int(load[k])
+                free[k] = False
+        groups.append(group)
+    teams = [[busy[k] for k in g] for g in groups]
+    visits: list[list[int]] = [[i for t in g for i in routes[t]] for g in teams]
+    part_of_visit = {i: p for p, vs in enumerate(visits) for i in vs}
+    _give_unrouted(problem, unrouted, visit_xy, part_of_visit, visits)
+    part_centre = np.array([visit_xy[vs].mean(axis=0) for vs in visits])
+    _give_idle(idle, start_xy, part_centre, teams)
+    return [Part(tuple(t), tuple(v)) for t, v in zip(teams, visits, strict=True)]
+
+
+def _give_unrouted(
+    problem: Problem,
+    unrouted: Sequence[int],
+    visit_xy: np.ndarray,
+    part_of_visit: dict[int, int],
+    visits: list[list[int]],
+) -> None:
+    if not unrouted:
+        return
+    served = np.fromiter(part_of_visit, dtype=np.int64)
+    by_borrower: dict[str, int] = {}
+    for i in unrouted:
+        borrower = problem.visits[i].borrower_id
+        if borrower not in by_borrower:
+            gap = np.hypot(*(visit_xy[served] - visit_xy[i]).T)
+            by_borrower[borrower] = part_of_visit[int(served[int(np.argmin(gap))])]
+        visits[by_borrower[borrower]].append(i)
+
+
+def _give_idle(
+    idle: Sequence[int], start_xy: np.ndarray, part_centre: np.ndarray, teams: list[list[int]]
+) -> None:
+    spare: dict[int, int] = defaultdict(int)
+    for t in idle:
+        order = np.argsort(np.hypot(*(part_centre - start_xy[t]).T), kind="stable")
+        for p in order:
+            if spare[int(p)] < SPARE_TEAMS:
+                teams[int(p)].append(t)
+                spare[int(p)] += 1
+                break
+
+
+def sub_problem(
+    problem: Problem,
+    teams: Sequence[Team],
+    part: Part,
+    routes: Sequence[Sequence[int]],
+) -> Problem:
+    """The part as a problem of its own: its visits, the agents of its teams (crews whole),
+    their matrices, and each borrower's cap less the visits other routes already make."""
+    in_part = set(part.teams)
+    agent_index = {a.id: k for k, a in enumerate(problem.agents)}
+    agent_ids = [a for t in part.teams for a in teams[t].agent_ids]
+    agents_k = sorted(agent_index[a] for a in agent_ids)
+    visits = sorted(part.visits)
+    points = np.array(
+        [problem.visit_point(i) for i in visits]
+        + [p for k in agents_k for p in (problem.agent_start_point(k), problem.agent_end_point(k))],
+        dtype=np.int64,
+    )
+    grid = np.ix_(points, points)
+    matrices = {
+        mode: TravelMatrix(m.durations[grid], m.distances[grid])
+        for mode, m in problem.matrices.items()
+    }
+    outside: dict[str, int] = defaultdict(int)
+    for t, route in enumerate(routes):
+        if t not in in_part:
+            for i in route:
+                outside[problem.visits[i].borrower_id] += 1
+    borrowers = []
+    for borrower_id in sorted({problem.visits[i].borrower_id for i in visits}):
+        rule = problem.borrower_rule(borrower_id)
+        if rule is not None:
+            cap = max(0, rule.max_visits - outside[borrower_id])
+            borrowers.append(BorrowerRule(borrower_id, cap, rule.allowed_hours, rule.reason))
+    crew_ids = {teams[t].id for t in part.teams if teams[t].size > 1}
+    return Problem(
+        visits=tuple(problem.visits[i] for i in visits),
+        agents=tuple(problem.agents[k] for k in agents_k),
+        matrices=matrices,
+        crews=tuple(c for c in problem.crews if c.id in crew_ids),
+        borrowers=tuple(borrowers),
+        day=problem.day,
+        timezone=problem.timezone,
+        balance_work=problem.balance_work,
+    )

@@ -1,0 +1,146 @@
+"""The fast first plan: feasible for the solver's model as it is, and sensible on tiny days."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from optimizer import Problem, construct
+from optimizer.costs import PREFERENCE_PENALTY
+from optimizer.model import BorrowerRule, Crew
+from optimizer.precheck import screen
+from optimizer.solver import _Model
+from tests.optimizer.strategies import problems
+from tests.optimizer.tiny import Day, M, agent, visit
+
+
+def build(problem: Problem) -> tuple[construct.Instance, list[int]]:
+    """The construction's numbers, and the problem visit index of each visit node."""
+    screening = screen(problem)
+    numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
+    return numbers, sorted(screening.candidates)
+
+
+def ids(problem: Problem, visit_of_node: list[int], route: tuple[int, ...]) -> list[str]:
+    return [problem.visits[visit_of_node[n]].id for n in route]
+
+
+def test_visits_on_a_line_are_inserted_in_order() -> None:
+    """Going from 0 to an end at 1,000 m, the cheapest insertion order is the order on the line."""
+    day = Day([visit(f"V{x}", x) for x in (300, 100, 200)], [agent("A", 0, end_x=1000)])
+    problem = day.problem()
+    numbers, visit_of_node = build(problem)
+    (route,) = construct.insert(numbers)
+    assert ids(problem, visit_of_node, route) == ["V100", "V200", "V300"]
+
+
+def test_appointments_claim_the_day_before_flexible_visits() -> None:
+    """One slot in the day: the appointment gets it, even though the flexible visit is nearer."""
+    problem = Day(
+        [
+            visit("FLEX", 10, minutes=170, windows=[(8 * 60, 8 * 60 + 5)], priority=100),
+            visit("APPT", 500, minutes=170, windows=[(8 * 60, 8 * 60 + 10)], appointment=True),
+        ],
+        [agent("A", shift=(8 * 60, 11 * 60 + 20))],
+    ).problem()
+    numbers, visit_of_node = build(problem)
+    (route,) = construct.insert(numbers)
+    assert ids(problem, visit_of_node, route) == ["APPT"]
+
+
+def test_a_window_that_one_agent_cannot_meet_goes_to_the_other() -> None:
+    """Two 09:00 appointments far apart: one agent each."""
+    problem = Day(
+        [
+            visit("WEST", 0, windows=[(9 * 60, 9 * 60)], appointment=True),
+            visit("EAST", 20000, windows=[(9 * 60, 9 * 60)], appointment=True),
+        ],
+        [agent("A", 0), agent("B", 20000)],
+    ).problem()
+    numbers, visit_of_node = build(problem)
+    routes = construct.insert(numbers)
+    assert [ids(problem, visit_of_node, r) for r in routes] == [["WEST"], ["EAST"]]
+
+
+def test_break_is_kept_and_an_appointment_that_would_break_it_is_left_out() -> None:
+    """Back-to-back appointments with a break due between them: only one fits."""
+    problem = Day(
+        [
+            visit("AM", 0, minutes=60, windows=[(11 * 60, 11 * 60)], appointment=True),
+            visit("PM", 0, minutes=60, windows=[(12 * 60, 12 * 60)], appointment=True),
+        ],
+        [agent("A", shift=(11 * 60, 13 * 60), breaks=[(12 * 60, 12 * 60, 30)])],
+    ).problem()
+    numbers, _ = build(problem)
+    (route,) = construct.insert(numbers)
+    assert len(route) == 1
+    assert construct.simulate(numbers, 0, (0, 1)) is None
+
+
+def test_borrower_cap_and_max_visits_hold() -> None:
+    """A borrower capped at one visit gets one; an agent capped at two visits makes two."""
+    problem = Day(
+        [
+            visit("B1", 100, borrower="B"),
+            visit("B2", 110, borrower="B"),
+            visit("C", 120),
+            visit("D", 130),
+        ],
+        [agent("A", max_visits=2), agent("Z", 140)],
+        borrowers=[BorrowerRule("B", max_visits=1)],
+    ).problem()
+    numbers, visit_of_node = build(problem)
+    routes = construct.insert(numbers)
+    served = [v for r in routes for v in ids(problem, visit_of_node, r)]
+    assert len(routes[0]) <= 2
+    assert len({"B1", "B2"} & set(served)) == 1
+    assert {"C", "D"} <= set(served)
+
+
+def test_repair_keeps_what_fits_in_order_and_drops_the_rest() -> None:
+    """A given order that reaches a 09:00 appointment too late drops it, and keeps the others."""
+    problem = Day(
+        [
+            visit("FAR", 9000, windows=[(8 * 60, 17 * 60)]),
+            visit("NINE", 0, windows=[(9 * 60, 9 * 60)], appointment=True),
+            visit("NEAR", 50),
+        ],
+        [agent("A", 0, shift=(8 * 60 + 30, 17 * 60))],
+    ).problem()
+    numbers, visit_of_node = build(problem)
+    node = {problem.visits[i].id: n for n, i in enumerate(visit_of_node)}
+    (kept,) = construct.repair(numbers, [[node["FAR"], node["NINE"], node["NEAR"], node["FAR"]]])
+    assert ids(problem, visit_of_node, kept) == ["FAR", "NEAR"]
+
+
+def test_crew_breaks_are_all_taken() -> None:
+    """A crew with two breaks still gets a route whose schedule has room for both."""
+    problem = Day(
+        [visit(f"V{i}", 100 * i, minutes=45) for i in range(1, 8)],
+        [
+            agent("A1", breaks=[(11 * 60, 12 * 60, 30)]),
+            agent("A2", breaks=[(13 * 60, 14 * 60, 20)]),
+        ],
+        crews=[Crew("C", ("A1", "A2"))],
+    ).problem()
+    numbers, _ = build(problem)
+    (route,) = construct.insert(numbers)
+    timing = construct.simulate(numbers, 0, route)
+    assert timing is not None
+    assert int(timing.breaks.sum()) >= 50 * M or len(route) < 7
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_the_solver_model_accepts_every_constructed_plan(problem: Problem) -> None:
+    """OR-Tools restores the constructed routes as they are, on random tight days (breaks,
+    crews, caps, odd matrices): the construction never promises what the model forbids."""
+    screening = screen(problem)
+    if not screening.candidates or not screening.teams:
+        return
+    model = _Model(problem, screening)
+    numbers = construct.instance_from(
+        problem, screening, preference_penalty=PREFERENCE_PENALTY, travel=model._travel
+    )
+    routes = construct.insert(numbers)
+    indices = [[model.manager.NodeToIndex(n) for n in r] for r in routes]
+    assert model.routing.ReadAssignmentFromRoutes(indices, True) is not None

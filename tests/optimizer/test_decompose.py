@@ -1,0 +1,100 @@
+"""Large days in parts: how the day is split, and what a part knows of the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.decompose import SPARE_TEAMS, Part, partition, plane, sub_problem
+from optimizer.model import BorrowerRule, Crew, Problem
+from optimizer.precheck import screen
+from tests.optimizer.tiny import Day, agent, visit
+
+
+def line_day() -> Problem:
+    """Twelve visits along 12 km, six agents (two idle-to-be), borrower B with two visits
+    capped at one, and a crew."""
+    visits = [visit(f"V{k}", 1000 * k) for k in range(12)]
+    visits[3] = visit("V3", 3000, borrower="B")
+    visits[9] = visit("V9", 9000, borrower="B")
+    return Day(
+        visits,
+        [
+            agent("A", 0),
+            agent("C1", 4000),
+            agent("C2", 4000),
+            agent("D", 8000),
+            agent("E", 11000),
+            agent("F", 6000),
+            agent("G", 6000),
+        ],
+        crews=[Crew("C", ("C1", "C2"))],
+        borrowers=[BorrowerRule("B", max_visits=1)],
+    ).problem()
+
+
+def test_partition_covers_every_route_and_visit_once() -> None:
+    """Each busy team, and each visit, is in exactly one part; idle teams at most once, and
+    no part gets more than SPARE_TEAMS of them."""
+    problem = line_day()
+    teams = screen(problem).teams
+    index = {t.id: k for k, t in enumerate(teams)}
+    routes = [[] for _ in teams]
+    routes[index["A"]] = [0, 1, 2]
+    routes[index["C"]] = [3, 4, 5]
+    routes[index["D"]] = [7, 8]
+    routes[index["E"]] = [10, 11]
+    unrouted = [6, 9]
+    visit_xy, start_xy = plane(problem, teams)
+    parts = partition(
+        problem, routes, unrouted, visit_xy, start_xy, size=4, rng=np.random.default_rng(3)
+    )
+    busy = [t for t, r in enumerate(routes) if r]
+    in_parts = [t for p in parts for t in p.teams]
+    assert sorted(t for t in in_parts if routes[t]) == busy
+    assert len(in_parts) == len(set(in_parts))
+    assert sorted(i for p in parts for i in p.visits) == list(range(12))
+    for p in parts:
+        assert sum(1 for t in p.teams if not routes[t]) <= SPARE_TEAMS
+        for t in p.teams:
+            assert set(routes[t]) <= set(p.visits)
+
+
+def test_unserved_visits_of_one_borrower_join_one_part() -> None:
+    """Two unserved visits of B at both ends of the line still land in the same part, so two
+    parts solved at once cannot both use B's one allowed visit."""
+    problem = line_day()
+    teams = screen(problem).teams
+    index = {t.id: k for k, t in enumerate(teams)}
+    routes = [[] for _ in teams]
+    routes[index["A"]] = [0, 1, 2]
+    routes[index["E"]] = [10, 11]
+    visit_xy, start_xy = plane(problem, teams)
+    for seed in range(5):
+        parts = partition(
+            problem, routes, [3, 9], visit_xy, start_xy, size=3, rng=np.random.default_rng(seed)
+        )
+        (holder,) = [p for p in parts if 3 in p.visits]
+        assert 9 in holder.visits
+
+
+def test_sub_problem_keeps_crews_whole_and_caps_what_others_use() -> None:
+    """The part's problem has the crew's two agents, its visits' matrix entries, and B's cap
+    less the visit another route already makes."""
+    problem = line_day()
+    teams = screen(problem).teams
+    index = {t.id: k for k, t in enumerate(teams)}
+    routes = [[] for _ in teams]
+    routes[index["A"]] = [0, 1, 2, 3]  # A serves B's visit V3
+    routes[index["C"]] = [4, 5]
+    part = Part((index["C"],), (4, 5, 9))
+    sub = sub_problem(problem, teams, part, routes)
+    assert [v.id for v in sub.visits] == ["V4", "V5", "V9"]
+    assert [a.id for a in sub.agents] == ["C1", "C2"]
+    assert [c.id for c in sub.crews] == ["C"]
+    assert sub.borrower_rule("B") is not None and sub.borrower_rule("B").max_visits == 0
+    original = problem.matrices[next(iter(problem.matrices))].durations
+    cut = sub.matrices[next(iter(sub.matrices))].durations
+    c1 = problem.agents.index(next(a for a in problem.agents if a.id == "C1"))
+    assert cut[0, 1] == original[4, 5]
+    assert cut[2, sub.agent_start_point(0)] == original[9, problem.agent_start_point(c1)]
+    assert screen(sub).excluded.keys() == {2}  # V9: B has no visit left for this part
