@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 DAY ?= 2026-11-24
 OUT ?= out
 
-.PHONY: install assets chromium serve demo test test-slow lint sample bench bench-matrices bench-batch bench-api clean
+.PHONY: install assets chromium serve demo test test-slow lint sample bench bench-matrices bench-batch bench-api bench-day clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-batch: $(STAMP)
 
 bench-api: $(STAMP) assets
 	$(BIN)/python -m benchmarks.api_load
+
+bench-day: $(STAMP)
+	$(BIN)/python -m benchmarks.day_changes
 
 # VRPTW quality against PyVRP and VROOM (the bench extra); options: make bench-vrptw VRPTW_ARGS="--sets solomon"
 .PHONY: bench-vrptw

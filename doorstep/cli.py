@@ -508,12 +508,14 @@ main.add_command(users)
 from doorstep.batch.cli import batch  # noqa: E402
 from doorstep.cli_jobs import jobs  # noqa: E402
 from doorstep.cli_network import network  # noqa: E402
+from doorstep.cli_replan import replan_command  # noqa: E402
 from doorstep.cli_slots import slots  # noqa: E402
 
 main.add_command(batch)
 main.add_command(network)
 main.add_command(jobs)
 main.add_command(slots)
+main.add_command(replan_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,11 +43,14 @@ from doorstep.db.store import audit
 from doorstep.plan_diff import compare_plans
 from doorstep.processes import Holder, process_alive
 from doorstep.region_planning import RegionPlanError, plan_region
+from doorstep.replan import ReplanError, replan
 from doorstep.settings import Settings
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+PLAN, REPLAN = "plan", "replan"
+KINDS = (PLAN, REPLAN)
 ACTIVE = (QUEUED, RUNNING)
 HEARTBEAT_S = 1.0
 """How often a running job's thread refreshes its heartbeat and looks for a cancel."""
@@ -86,6 +89,8 @@ class Job:
     id: int
     region_id: str
     day: date
+    kind: str
+    as_of: datetime | None
     status: str
     stage: str
     progress: float
@@ -111,6 +116,8 @@ class Job:
             "job_id": self.id,
             "region": self.region_id,
             "day": self.day.isoformat(),
+            "kind": self.kind,
+            "as_of": instant(self.as_of),
             "status": self.status,
             "stage": self.stage,
             "progress": round(self.progress, 3),
@@ -131,6 +138,8 @@ def _view(row: m.PlanningJob, now: datetime | None = None) -> Job:
         id=row.id,
         region_id=row.region_id,
         day=row.day,
+        kind=row.kind,
+        as_of=row.as_of,
         status=row.status,
         stage=row.stage,
         progress=_progress(row, now or utcnow()),
@@ -158,13 +167,25 @@ def _progress(row: m.PlanningJob, now: datetime) -> float:
 
 
 def request_job(
-    engine: Engine, region_id: str, day: date, *, time_limit: float, actor: str
+    engine: Engine,
+    region_id: str,
+    day: date,
+    *,
+    time_limit: float,
+    actor: str,
+    kind: str = PLAN,
+    as_of: datetime | None = None,
 ) -> tuple[Job, bool]:
     """A new queued job for the region-day, or the one already active; True when new.
+
+    `kind` is `PLAN` (the whole day afresh) or `REPLAN` (from where the agents are at
+    `as_of`, the requester's clock; see `doorstep.replan`).
 
     Raises `JobError` when the time limit is out of range or the day has no open visits
     (nothing to plan), `JobNotFoundError` when the region does not exist.
     """
+    if kind not in KINDS:
+        raise JobError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not MIN_TIME_LIMIT_S <= time_limit <= MAX_TIME_LIMIT_S:
         msg = (
             f"time_limit must be {MIN_TIME_LIMIT_S:.0f} to {MAX_TIME_LIMIT_S:.0f} seconds, "
@@ -173,7 +194,7 @@ def request_job(
         raise JobError(msg)
     for _attempt in range(3):
         try:
-            return _request(engine, region_id, day, time_limit, actor)
+            return _request(engine, region_id, day, time_limit, actor, kind, as_of)
         except IntegrityError:
             # Another request inserted the region-day's lock at the same moment: read it.
             continue
@@ -182,7 +203,13 @@ def request_job(
 
 
 def _request(
-    engine: Engine, region_id: str, day: date, time_limit: float, actor: str
+    engine: Engine,
+    region_id: str,
+    day: date,
+    time_limit: float,
+    actor: str,
+    kind: str,
+    as_of: datetime | None,
 ) -> tuple[Job, bool]:
     with session_scope(engine) as session:
         if session.get(m.Region, region_id) is None:
@@ -206,6 +233,8 @@ def _request(
             region_id=region_id,
             day=day,
             status=QUEUED,
+            kind=kind,
+            as_of=as_of if kind == REPLAN else None,
             stage="queued",
             time_limit=float(time_limit),
             requested_by=actor[:100],
@@ -219,7 +248,12 @@ def _request(
             action="request_planning",
             entity="planning_job",
             entity_id=str(row.id),
-            detail={"region": region_id, "day": day.isoformat(), "time_limit": time_limit},
+            detail={
+                "region": region_id,
+                "day": day.isoformat(),
+                "time_limit": time_limit,
+                "kind": kind,
+            },
         )
         session.flush()
         return _view(row), True
@@ -428,31 +462,36 @@ def run_job(
         row.started_at = row.heartbeat_at = row.stage_started_at = now
         row.host, row.pid = holder.host[:200], holder.pid
         region_id, day, limit, actor = row.region_id, row.day, row.time_limit, row.requested_by
+        kind, as_of = row.kind, row.as_of or now
     heartbeat = _Heartbeat(engine, job_id, on_cancel)
     heartbeat.start()
     try:
-        planned = plan_region(
-            engine,
-            settings,
-            region_id,
-            day,
-            time_limit=limit,
-            actor=actor,
-            on_stage=heartbeat.stage,
-        )
+        if kind == REPLAN:
+            outcome: dict[str, Any] = _replanned(
+                engine, settings, region_id, day, as_of, limit, actor, heartbeat.stage
+            )
+        else:
+            planned = plan_region(
+                engine,
+                settings,
+                region_id,
+                day,
+                time_limit=limit,
+                actor=actor,
+                on_stage=heartbeat.stage,
+            )
+            outcome = {
+                "status": DONE,
+                "plan_id": planned.plan_id,
+                "result": _result(planned.replaced, planned.day_plan),
+            }
     except _CancelledError:
-        outcome: dict[str, Any] = {"status": CANCELLED}
-    except RegionPlanError as exc:
+        outcome = {"status": CANCELLED}
+    except (RegionPlanError, ReplanError) as exc:
         outcome = {"status": FAILED, "error": str(exc)}
     except Exception:
         log.exception("planning job %d failed", job_id)
         outcome = {"status": FAILED, "error": "internal error; it was logged, try again later"}
-    else:
-        outcome = {
-            "status": DONE,
-            "plan_id": planned.plan_id,
-            "result": _result(planned.replaced, planned.day_plan),
-        }
     finally:
         heartbeat.stop()
     with session_scope(engine) as session:
@@ -461,6 +500,32 @@ def run_job(
         if row.status == RUNNING:  # not cancelled (or failed by a reaper) meanwhile
             _finish(session, row, now=utcnow(), **outcome)
         return _view(row)
+
+
+def _replanned(
+    engine: Engine,
+    settings: Settings,
+    region_id: str,
+    day: date,
+    as_of: datetime,
+    limit: float,
+    actor: str,
+    stage: Callable[[str], None],
+) -> dict[str, Any]:
+    """A re-plan job's outcome: the plan, and how it differs from what the agents follow."""
+    done = replan(
+        engine, settings, region_id, day, now=as_of, time_limit=limit, actor=actor, on_stage=stage
+    )
+    result = _result(None, done.day_plan)
+    result.update(
+        {
+            "compared_with_basis": done.comparison,
+            "basis": done.basis,
+            "frozen": done.frozen,
+            "notes": list(done.notes),
+        }
+    )
+    return {"status": DONE, "plan_id": done.plan_id, "result": result}
 
 
 def _result(replaced: dict[str, Any] | None, day_plan: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 
 from doorstep import jobs
 from doorstep.db.days import UnknownRegionError
-from doorstep.db.engine import session_scope
+from doorstep.db.engine import read_scope
 from doorstep.db.geocache import DatabaseGeocodeCache
 from doorstep.db.store import CURRENT, load_plan
 from doorstep.errors import InputError
@@ -26,9 +26,10 @@ from doorstep.geocode import geocoder_from_settings
 from doorstep.importer import import_files
 from doorstep.plan_diff import compare_plans
 from doorstep.published import PUBLISHED
+from doorstep.replan import day_events, record_event
 from webui.api import parse_day, visible_region
 from webui.auth import api_roles
-from webui.state import actor, audit_view, web_state
+from webui.state import actor, audit_view, now, web_state
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,11 @@ planning_bp = Blueprint("planning", __name__, url_prefix="/api/v1")
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 """Largest import upload: tens of thousands of visit rows."""
 IMPORT_MAX_FILES = 3
-JOB_FIELDS = frozenset({"time_limit"})
+JOB_FIELDS = frozenset({"time_limit", "kind"})
+EVENT_FIELDS = frozenset({"kind", "agent_id", "visit_id", "at", "minutes"})
 JOBS_LISTED = 10
+REPLAN_TIME_LIMIT = 10.0
+"""A re-plan's default solver seconds: it must answer while the day goes on."""
 
 
 @planning_bp.post("/regions/<region_id>/days/<day>/imports")
@@ -47,7 +51,7 @@ def import_day(region_id: str, day: str) -> tuple[Response, int]:
     """Import agents.csv, visits.csv and history.csv for the region-day, all or nothing;
     every problem of every file with its file, row and field."""
     parsed = parse_day(day)
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     request.max_content_length = IMPORT_MAX_BYTES
     uploads = request.files.getlist("files")
@@ -126,7 +130,7 @@ def request_planning(region_id: str, day: str) -> tuple[Response, int]:
     """Plan the region-day in the background: 202 with a new job, or 200 with the job
     already planning it (two dispatchers get one job)."""
     parsed = parse_day(day)
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     body = request.get_json(silent=True)
     if body is None and not request.data:
@@ -136,12 +140,24 @@ def request_planning(region_id: str, day: str) -> tuple[Response, int]:
     unknown = sorted(set(body) - JOB_FIELDS)
     if unknown:
         abort(422, description=f"unknown field(s) {', '.join(unknown)}")
-    limit = body.get("time_limit", web_state().settings.time_limit)
+    kind = body.get("kind", jobs.PLAN)
+    if kind not in jobs.KINDS:
+        abort(422, description=f"`kind` must be one of {', '.join(jobs.KINDS)}")
+    default = web_state().settings.time_limit
+    limit = body.get(
+        "time_limit", min(default, REPLAN_TIME_LIMIT) if kind == jobs.REPLAN else default
+    )
     if isinstance(limit, bool) or not isinstance(limit, int | float):
         abort(422, description="`time_limit` must be a number of seconds")
     try:
         job, created = jobs.request_job(
-            web_state().engine, region_id, parsed, time_limit=float(limit), actor=actor()
+            web_state().engine,
+            region_id,
+            parsed,
+            time_limit=float(limit),
+            actor=actor(),
+            kind=kind,
+            as_of=now(),
         )
     except jobs.JobNotFoundError as exc:
         abort(404, description=str(exc))
@@ -153,12 +169,70 @@ def request_planning(region_id: str, day: str) -> tuple[Response, int]:
     return jsonify(_shown(job)), 202 if created else 200
 
 
+@planning_bp.post("/regions/<region_id>/days/<day>/events")
+@api_roles("admin", "dispatcher")
+def record_day_event(region_id: str, day: str) -> tuple[Response, int]:
+    """Record what changed in the day (an agent unavailable from a time, a visit cancelled,
+    added, taking longer, an agent running late); the next re-plan starts from it."""
+    parsed = parse_day(day)
+    with read_scope(web_state().engine) as db:
+        visible_region(db, region_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="send the event as a JSON object")
+    unknown = sorted(set(body) - EVENT_FIELDS)
+    if unknown:
+        abort(422, description=f"unknown field(s) {', '.join(unknown)}")
+    for name in ("kind", "agent_id", "visit_id", "at"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            abort(422, description=f"`{name}` must be a string")
+    minutes = body.get("minutes")
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)):
+        abort(422, description="`minutes` must be a whole number")
+    try:
+        event = record_event(
+            web_state().engine,
+            region_id,
+            parsed,
+            str(body.get("kind", "")),
+            actor=actor(),
+            agent_id=body.get("agent_id"),
+            visit_id=body.get("visit_id"),
+            at=_clock(body.get("at")),
+            minutes=minutes,
+        )
+    except ValueError as exc:
+        abort(422, description=str(exc))
+    return jsonify(event.as_json()), 201
+
+
+@planning_bp.get("/regions/<region_id>/days/<day>/events")
+@api_roles("admin", "dispatcher")
+def list_day_events(region_id: str, day: str) -> Response:
+    """The events recorded for the region-day, oldest first."""
+    parsed = parse_day(day)
+    with read_scope(web_state().engine) as db:
+        visible_region(db, region_id)
+    events = [e.as_json() for e in day_events(web_state().engine, region_id, parsed)]
+    return jsonify({"region": region_id, "day": parsed.isoformat(), "events": events})
+
+
+def _clock(value: str | None) -> int | None:
+    """ "HH:MM" as seconds since midnight; 422 when it is not one."""
+    if value is None:
+        return None
+    hours, found, minutes = value.partition(":")
+    if not (found and hours.isdigit() and minutes.isdigit() and int(minutes) < 60):
+        abort(422, description="`at` must be a time, HH:MM")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
 @planning_bp.get("/regions/<region_id>/days/<day>/jobs")
 @api_roles("admin", "dispatcher")
 def day_jobs(region_id: str, day: str) -> Response:
     """The region-day's latest planning jobs, newest first (an active one is first)."""
     parsed = parse_day(day)
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     found = jobs.jobs_of(web_state().engine, region_id, day=parsed, limit=JOBS_LISTED)
     return jsonify(
@@ -170,7 +244,7 @@ def day_jobs(region_id: str, day: str) -> Response:
 @api_roles("admin", "dispatcher")
 def planning_job(region_id: str, job_id: int) -> Response:
     """One planning job: status, stage, progress and, when done, what the plan changed."""
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     try:
         job = jobs.job(web_state().engine, job_id, region_id=region_id)
@@ -183,7 +257,7 @@ def planning_job(region_id: str, job_id: int) -> Response:
 @api_roles("admin", "dispatcher")
 def cancel_planning(region_id: str, job_id: int) -> Response:
     """Cancel a planning job; the current plan stays as it was."""
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
     try:
         job = jobs.cancel_job(web_state().engine, job_id, actor=actor(), region_id=region_id)
@@ -197,7 +271,9 @@ def cancel_planning(region_id: str, job_id: int) -> Response:
 def _shown(job: jobs.Job) -> dict[str, Any]:
     """The job as JSON; when its result lists visits, the view is audited."""
     body = job.as_json()
-    compared = job.result.get("compared_with_previous") if job.result else None
+    compared = job.result and (
+        job.result.get("compared_with_previous") or job.result.get("compared_with_basis")
+    )
     if compared:
         audit_view(
             "view_job",
@@ -213,7 +289,7 @@ def _shown(job: jobs.Job) -> dict[str, Any]:
 def compare(region_id: str, day: str) -> Response:
     """What publishing would change: the current plan against the published one."""
     parsed = parse_day(day)
-    with session_scope(web_state().engine) as db:
+    with read_scope(web_state().engine) as db:
         visible_region(db, region_id)
         current = load_plan(db, region_id, parsed, CURRENT)
         published = load_plan(db, region_id, parsed, PUBLISHED)

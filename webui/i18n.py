@@ -166,6 +166,22 @@ _EN = {
     "book": "Book",
     "booked": "Booked {visit}: it joins the routes when the day is planned.",
     "extra_travel": "+{t} travel",
+    "day_changes": "The day changes: re-plan",
+    "event": "What changed",
+    "event_unavailable": "Agent unavailable from",
+    "event_cancelled": "Visit cancelled",
+    "event_added": "Urgent visit added",
+    "event_overrun": "Visit takes longer by",
+    "event_late": "Agent running late by",
+    "agent": "Agent",
+    "visit": "Visit",
+    "from_time": "From",
+    "record": "Record",
+    "replan_start": "Re-plan from now",
+    "replan_done": (
+        "Re-planned from now: {frozen} stop(s) kept as they are; "
+        "against what the agents have: {changes} Publish to send it to them."
+    ),
     "dispatch_title": "Dispatch",
     "agent_title": "My route",
 }
@@ -321,6 +337,22 @@ _ZH = {
     "book": "预约",
     "booked": "已预约 {visit}：规划当天时会加入路线。",
     "extra_travel": "路程 +{t}",
+    "day_changes": "当天变化：重新规划",
+    "event": "发生了什么",
+    "event_unavailable": "外访员从此时起不能工作",
+    "event_cancelled": "拜访取消",
+    "event_added": "新增紧急拜访",
+    "event_overrun": "拜访延长",
+    "event_late": "外访员延误",
+    "agent": "外访员",
+    "visit": "拜访",
+    "from_time": "从",
+    "record": "记录",
+    "replan_start": "从现在起重新规划",
+    "replan_done": (
+        "已从现在起重新规划：{frozen} 站保持不变；"
+        "与外访员手上的计划相比：{changes}发布后才会发送给他们。"
+    ),
     "dispatch_title": "调度",
     "agent_title": "我的路线",
 }

@@ -10,29 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from doorstep.outcomes import CHECKIN_WARNING_M, MAX_NOTE_CHARS, OUTCOMES
+from webui.openapi_parts import DATE, DAY_PARAM, REGION_PARAM, errors
 from webui.openapi_planning import planning_paths, planning_schemas, slot_paths
 
 API_VERSION = "1.0.0"
 
-_ERROR = {"$ref": "#/components/responses/Error"}
 _ISO = {"type": "string", "description": "ISO 8601 local date-time with offset"}
-_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "example": "2026-11-24"}
 _NULLABLE_STR = {"type": "string", "nullable": True}
 _NULLABLE_NUM = {"type": "number", "nullable": True}
-_REGION_PARAM = {
-    "name": "region_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 64},
-    "example": "helsinki-sample",
-}
-_DAY_PARAM = {
-    "name": "day",
-    "in": "path",
-    "required": True,
-    "schema": _DATE,
-    "description": "The plan day, YYYY-MM-DD, in the region's time zone",
-}
 _STATUS_PARAM = {
     "name": "status",
     "in": "query",
@@ -40,10 +25,6 @@ _STATUS_PARAM = {
     "schema": {"type": "string", "enum": ["current", "published"], "default": "current"},
     "description": "current: the latest plan stored; published: the one agents see",
 }
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _ERROR for code in codes}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -86,7 +67,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "me",
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Me"}, "The caller"),
-                        **_errors(401),
+                        **errors(401),
                     },
                 }
             },
@@ -108,7 +89,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "The regions, by id",
                         ),
-                        **_errors(401),
+                        **errors(401),
                     },
                 }
             },
@@ -116,10 +97,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Stored plans of a region, newest day first (admin, dispatcher)",
                     "operationId": "plans",
-                    "parameters": [_REGION_PARAM],
+                    "parameters": [REGION_PARAM],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/PlanList"}, "Plans"),
-                        **_errors(401, 403, 404),
+                        **errors(401, 403, 404),
                     },
                 }
             },
@@ -127,10 +108,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The plan JSON of a region-day (admin, dispatcher; audited)",
                     "operationId": "plan",
-                    "parameters": [_REGION_PARAM, _DAY_PARAM, _STATUS_PARAM],
+                    "parameters": [REGION_PARAM, DAY_PARAM, _STATUS_PARAM],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Plan"}, "The plan"),
-                        **_errors(400, 401, 403, 404),
+                        **errors(400, 401, 403, 404),
                     },
                 }
             },
@@ -138,7 +119,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The plan as GeoJSON (admin, dispatcher; audited)",
                     "operationId": "planGeojson",
-                    "parameters": [_REGION_PARAM, _DAY_PARAM, _STATUS_PARAM],
+                    "parameters": [REGION_PARAM, DAY_PARAM, _STATUS_PARAM],
                     "responses": {
                         "200": {
                             "description": "Route LineStrings, stop and unassigned Points",
@@ -148,7 +129,7 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        **_errors(400, 401, 403, 404),
+                        **errors(400, 401, 403, 404),
                     },
                 }
             },
@@ -156,13 +137,13 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The plan's stops as CSV (admin, dispatcher; audited)",
                     "operationId": "planCsv",
-                    "parameters": [_REGION_PARAM, _DAY_PARAM, _STATUS_PARAM],
+                    "parameters": [REGION_PARAM, DAY_PARAM, _STATUS_PARAM],
                     "responses": {
                         "200": {
                             "description": "One row per stop, in route order",
                             "content": {"text/csv": {"schema": {"type": "string"}}},
                         },
-                        **_errors(400, 401, 403, 404),
+                        **errors(400, 401, 403, 404),
                     },
                 }
             },
@@ -174,10 +155,10 @@ def openapi_document() -> dict[str, Any]:
                         "the one agents saw, in one transaction."
                     ),
                     "operationId": "publish",
-                    "parameters": [_REGION_PARAM, _DAY_PARAM],
+                    "parameters": [REGION_PARAM, DAY_PARAM],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Publication"}, "Published"),
-                        **_errors(400, 401, 403, 404, 409),
+                        **errors(400, 401, 403, 404, 409),
                     },
                 }
             },
@@ -196,7 +177,7 @@ def openapi_document() -> dict[str, Any]:
                         "`violations` when one is, and nothing is saved."
                     ),
                     "operationId": "moveVisit",
-                    "parameters": [_REGION_PARAM, _DAY_PARAM],
+                    "parameters": [REGION_PARAM, DAY_PARAM],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -211,7 +192,7 @@ def openapi_document() -> dict[str, Any]:
                             {"$ref": "#/components/schemas/MoveRefused"},
                             "The move breaks a rule, or the request is not a valid move",
                         ),
-                        **_errors(400, 401, 403, 404, 409, 503),
+                        **errors(400, 401, 403, 404, 409, 503),
                     },
                 }
             },
@@ -219,7 +200,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The region's roads, the maps' offline base layer",
                     "operationId": "basemap",
-                    "parameters": [_REGION_PARAM],
+                    "parameters": [REGION_PARAM],
                     "responses": {
                         "200": {
                             "description": "MultiLineStrings by road_class (major, street, path)",
@@ -229,7 +210,7 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        **_errors(401, 403, 404, 503),
+                        **errors(401, 403, 404, 503),
                     },
                 }
             },
@@ -246,7 +227,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "myRoute",
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/AgentRoute"}, "The route"),
-                        **_errors(401, 403, 404),
+                        **errors(401, 403, 404),
                     },
                 }
             },
@@ -274,7 +255,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json(
                             {"$ref": "#/components/schemas/Outcome"}, "Stored before (a retry)"
                         ),
-                        **_errors(400, 401, 403, 404, 409, 422),
+                        **errors(400, 401, 403, 404, 409, 422),
                     },
                 }
             },
@@ -414,7 +395,7 @@ def _schemas() -> dict[str, Any]:
     }
     move = {
         "region": {"type": "string"},
-        "day": _DATE,
+        "day": DATE,
         "visit_id": {"type": "string"},
         "team_id": {"type": "string"},
         "position": {"type": "integer"},
@@ -508,7 +489,7 @@ def _schemas() -> dict[str, Any]:
                         "required": ["plan_id", "day", "status", "created_at"],
                         "properties": {
                             "plan_id": {"type": "integer"},
-                            "day": _DATE,
+                            "day": DATE,
                             "status": {"type": "string", "enum": ["current", "published"]},
                             "created_at": {"type": "string"},
                         },
@@ -527,7 +508,7 @@ def _schemas() -> dict[str, Any]:
                 "format_version": {"type": "integer"},
                 "plan_id": {"type": "integer"},
                 "status": {"type": "string", "enum": ["current", "published"]},
-                "day": _DATE,
+                "day": DATE,
                 "timezone": {"type": "string"},
                 "region": {"type": "string"},
                 "policy": {"type": "string"},
@@ -565,7 +546,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "plan_id": {"type": "integer"},
                 "region": {"type": "string"},
-                "day": _DATE,
+                "day": DATE,
                 "status": {"type": "string", "enum": ["published"]},
                 "routes": {"type": "integer"},
                 "stops": {"type": "integer"},
@@ -575,7 +556,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["day", "timezone", "now", "region", "agent_id", "route", "message"],
             "properties": {
-                "day": _DATE,
+                "day": DATE,
                 "timezone": {"type": "string"},
                 "now": {**_ISO, "description": "The server's clock: time outcomes by it"},
                 "region": {"type": "string"},
@@ -630,7 +611,7 @@ def _schemas() -> dict[str, Any]:
                     "description": "With promise_to_pay only: the amount promised",
                 },
                 "promise_date": {
-                    **_DATE,
+                    **DATE,
                     "description": "With promise_to_pay only: the day promised",
                 },
                 "lat": {"type": "number", "minimum": -90, "maximum": 90},

@@ -8,33 +8,15 @@ from typing import Any
 from doorstep.jobs import MAX_TIME_LIMIT_S, MIN_TIME_LIMIT_S, STAGE_PROGRESS
 from doorstep.plan_diff import RETIMED_AFTER_S
 from webui.api_planning import IMPORT_MAX_BYTES, IMPORT_MAX_FILES
+from webui.openapi_parts import DAY_PARAM, REGION_PARAM, errors
 
-_ERROR = {"$ref": "#/components/responses/Error"}
 _INSTANT = {"type": "string", "nullable": True, "description": "ISO 8601 instant, UTC"}
-_REGION = {
-    "name": "region_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 64},
-    "example": "helsinki-sample",
-}
-_DAY = {
-    "name": "day",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "example": "2026-11-24"},
-    "description": "The plan day, YYYY-MM-DD, in the region's time zone",
-}
 _JOB = {
     "name": "job_id",
     "in": "path",
     "required": True,
     "schema": {"type": "integer", "minimum": 1},
 }
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _ERROR for code in codes}
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
@@ -59,7 +41,7 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                     f"region-day's whole list. At most {IMPORT_MAX_BYTES // 2**20} MiB."
                 ),
                 "operationId": "importFiles",
-                "parameters": [_REGION, _DAY],
+                "parameters": [REGION_PARAM, DAY_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -81,7 +63,7 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                 "responses": {
                     "200": _json("Import", "Imported"),
                     "422": _json("ImportRefused", "Nothing imported: the problems found"),
-                    **_errors(400, 401, 403, 404, 413),
+                    **errors(400, 401, 403, 404, 413),
                 },
             }
         },
@@ -90,13 +72,17 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                 "summary": "Plan the region-day in the background (admin, dispatcher)",
                 "description": (
                     "Starts a planning job, which stores its plan as the region-day's current "
-                    "plan when done (publish it for agents to see it). While one is queued "
+                    "plan when done (publish it for agents to see it). `kind` `replan` "
+                    "re-plans from where the agents are now, keeping what is done or under "
+                    "way, around the day's events (default time limit 10 s); the result then "
+                    "holds `compared_with_basis`, the difference from the plan the agents "
+                    "follow. While one is queued "
                     "or running, every request for the same region-day gets that job (200) "
                     "instead of a new one (202). Follow it with GET /regions/{region_id}/"
                     "jobs/{job_id}."
                 ),
                 "operationId": "requestPlanning",
-                "parameters": [_REGION, _DAY],
+                "parameters": [REGION_PARAM, DAY_PARAM],
                 "requestBody": {
                     "required": False,
                     "content": {
@@ -106,16 +92,51 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                 "responses": {
                     "202": _json("Job", "A new job"),
                     "200": _json("Job", "The job already planning this region-day"),
-                    **_errors(400, 401, 403, 404, 422),
+                    **errors(400, 401, 403, 404, 422),
                 },
             },
             "get": {
                 "summary": "The region-day's latest planning jobs (admin, dispatcher)",
                 "operationId": "dayJobs",
-                "parameters": [_REGION, _DAY],
+                "parameters": [REGION_PARAM, DAY_PARAM],
                 "responses": {
                     "200": _json("JobList", "Newest first"),
-                    **_errors(400, 401, 403, 404),
+                    **errors(400, 401, 403, 404),
+                },
+            },
+        },
+        f"{plan_path}/events": {
+            "post": {
+                "summary": "Record what changed in the day (admin, dispatcher)",
+                "description": (
+                    "`kind`: `unavailable` (`agent_id` cannot work from `at`, HH:MM), "
+                    "`cancelled` (`visit_id`; the visit is marked cancelled at once), `added` "
+                    "(`visit_id`, a visit imported or booked today, to fit in), `overrun` "
+                    "(`visit_id` takes `minutes` longer), `late` (`agent_id` is `minutes` "
+                    "behind). Every re-plan of the day starts from all of them."
+                ),
+                "operationId": "recordDayEvent",
+                "parameters": [REGION_PARAM, DAY_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/DayEventInput"}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json("DayEvent", "Recorded"),
+                    **errors(400, 401, 403, 404, 422),
+                },
+            },
+            "get": {
+                "summary": "The day's recorded events, oldest first (admin, dispatcher)",
+                "operationId": "dayEvents",
+                "parameters": [REGION_PARAM, DAY_PARAM],
+                "responses": {
+                    "200": _json("DayEventList", "The events"),
+                    **errors(400, 401, 403, 404),
                 },
             },
         },
@@ -123,8 +144,8 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
             "get": {
                 "summary": "A planning job: status, stage, progress, result (admin, dispatcher)",
                 "operationId": "planningJob",
-                "parameters": [_REGION, _JOB],
-                "responses": {"200": _json("Job", "The job"), **_errors(401, 403, 404)},
+                "parameters": [REGION_PARAM, _JOB],
+                "responses": {"200": _json("Job", "The job"), **errors(401, 403, 404)},
             }
         },
         "/regions/{region_id}/jobs/{job_id}/cancel": {
@@ -135,8 +156,8 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                     "has ended or is already saving its plan."
                 ),
                 "operationId": "cancelPlanning",
-                "parameters": [_REGION, _JOB],
-                "responses": {"200": _json("Job", "Cancelled"), **_errors(401, 403, 404, 409)},
+                "parameters": [REGION_PARAM, _JOB],
+                "responses": {"200": _json("Job", "Cancelled"), **errors(401, 403, 404, 409)},
             }
         },
         f"{plan_path}/compare": {
@@ -149,10 +170,10 @@ def planning_paths(plan_path: str) -> dict[str, Any]:
                     "team's stops and travel before (published) and after (current)."
                 ),
                 "operationId": "comparePlans",
-                "parameters": [_REGION, _DAY],
+                "parameters": [REGION_PARAM, DAY_PARAM],
                 "responses": {
                     "200": _json("Comparison", "The differences"),
-                    **_errors(400, 401, 403, 404),
+                    **errors(400, 401, 403, 404),
                 },
             }
         },
@@ -174,7 +195,7 @@ def slot_paths() -> dict[str, Any]:
                     "travel first; `days` says for each day how many it has or why none."
                 ),
                 "operationId": "offerSlots",
-                "parameters": [_REGION],
+                "parameters": [REGION_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -183,7 +204,7 @@ def slot_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json("SlotAnswer", "Slots and the days' verdicts"),
-                    **_errors(400, 401, 403, 404, 422),
+                    **errors(400, 401, 403, 404, 422),
                 },
             }
         },
@@ -196,7 +217,7 @@ def slot_paths() -> dict[str, Any]:
                     "agreed now; 409 when the day can no longer keep it."
                 ),
                 "operationId": "bookSlot",
-                "parameters": [_REGION],
+                "parameters": [REGION_PARAM],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -205,7 +226,7 @@ def slot_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json("Booked", "The appointment"),
-                    **_errors(400, 401, 403, 404, 409, 422),
+                    **errors(400, 401, 403, 404, 409, 422),
                 },
             }
         },
@@ -331,16 +352,58 @@ def planning_schemas() -> dict[str, Any]:
                 },
             },
         },
+        "DayEventInput": {
+            "type": "object",
+            "required": ["kind"],
+            "additionalProperties": False,
+            "properties": {
+                "kind": {
+                    "type": "string",
+                    "enum": ["unavailable", "cancelled", "added", "overrun", "late"],
+                },
+                "agent_id": {"type": "string", "maxLength": 64},
+                "visit_id": {"type": "string", "maxLength": 64},
+                "at": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "example": "13:00"},
+                "minutes": {"type": "integer", "minimum": 1, "maximum": 480},
+            },
+        },
+        "DayEvent": {
+            "type": "object",
+            "required": ["event_id", "kind"],
+            "properties": {
+                "event_id": {"type": "integer"},
+                "kind": {"type": "string"},
+                "agent_id": {"type": "string", "nullable": True},
+                "visit_id": {"type": "string", "nullable": True},
+                "at": {"type": "string", "nullable": True},
+                "minutes": {"type": "integer", "nullable": True},
+                "recorded_by": {"type": "string"},
+                "recorded_at": {"type": "string"},
+            },
+        },
+        "DayEventList": {
+            "type": "object",
+            "required": ["events"],
+            "properties": {
+                "region": {"type": "string"},
+                "day": {"type": "string"},
+                "events": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/DayEvent"},
+                },
+            },
+        },
         "JobInput": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
+                "kind": {"type": "string", "enum": ["plan", "replan"], "default": "plan"},
                 "time_limit": {
                     "type": "number",
                     "minimum": MIN_TIME_LIMIT_S,
                     "maximum": MAX_TIME_LIMIT_S,
                     "description": "Solver seconds (default DOORSTEP_TIME_LIMIT)",
-                }
+                },
             },
         },
         "Job": {
@@ -350,6 +413,8 @@ def planning_schemas() -> dict[str, Any]:
                 "job_id": {"type": "integer"},
                 "region": {"type": "string"},
                 "day": {"type": "string"},
+                "kind": {"type": "string", "enum": ["plan", "replan"]},
+                "as_of": _INSTANT,
                 "status": {
                     "type": "string",
                     "enum": ["queued", "running", "done", "failed", "cancelled"],

@@ -511,6 +511,10 @@ class PlanningJob(Base):
     region_id: Mapped[str] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    kind: Mapped[str] = mapped_column(String(16), default="plan", server_default="plan")
+    """plan (the whole day afresh) or replan (from where the agents are now)."""
+    as_of: Mapped[datetime | None] = mapped_column()
+    """For a replan: the moment it starts from (the requester's clock)."""
     stage: Mapped[str] = mapped_column(String(32), default="")
     stage_started_at: Mapped[datetime | None] = mapped_column()
     time_limit: Mapped[float] = mapped_column(Float)
@@ -539,3 +543,24 @@ class PlanningJobLock(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("planning_jobs.id", ondelete="CASCADE"))
+
+
+class DayEvent(Base):
+    """Something that changed a region-day after it was planned, kept so that every re-plan
+    of the day starts from all of them: an agent unavailable from a time (`at`, seconds
+    since local midnight), a visit cancelled, an urgent visit added, a visit that takes
+    longer (`minutes` more), an agent running late (`minutes` behind)."""
+
+    __tablename__ = "day_events"
+    __table_args__ = (Index("ix_day_events_region_id_day", "region_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(ID))
+    visit_id: Mapped[str | None] = mapped_column(String(ID))
+    at: Mapped[int | None] = mapped_column(Integer)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -313,8 +313,9 @@ def test_dispatcher_imports_plans_and_compares(
 ) -> None:
     """The dispatcher imports files (a bad one is refused row by row), plans the day in the
     background while a second dispatcher sees the same job and cancels it, plans again to
-    the end, compares the new plan with the published one, and books a new appointment in
-    one of the times offered for an address picked on the map."""
+    the end, compares the new plan with the published one, records that a visit was
+    cancelled and re-plans from now, and books a new appointment in one of the times
+    offered for an address picked on the map."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -358,7 +359,32 @@ def test_dispatcher_imports_plans_and_compares(
     assert int(page.get_attribute("#map", "data-stops") or 0) > 0
     page.click("#compare")
     page.wait_for_selector("#comparison:has-text('What publishing would change')")
+    assert "null" not in page.inner_text("#comparison")
     screenshot(page, "dispatcher-compare.png")
+
+    # The day changes at 10:30: a visit of the afternoon is cancelled; re-planned from now.
+    with session_scope(sample_site.engine) as session:
+        published = session.scalars(select(m.Plan).where(m.Plan.status == "published")).one()
+        later = next(
+            s["visit_id"]
+            for r in published.document["routes"]
+            for s in r["stops"]
+            if s["start"][11:16] >= "14:00"
+        )
+    page.click("#day-changes summary")
+    page.select_option("#event-kind", "cancelled")
+    page.fill("#event-visit", later)
+    page.click("#event-record")
+    page.wait_for_selector(f"#event-list li:has-text('{later}')")
+    page.click("#replan-start")
+    page.wait_for_selector("#job-result:has-text('Re-planned from now')", timeout=120000)
+    page.wait_for_selector(ready, timeout=30000)
+    page.locator("#day-changes").scroll_into_view_if_needed()
+    screenshot(page, "dispatcher-replan.png", docs=True)
+    with session_scope(sample_site.engine) as session:
+        current = session.scalars(select(m.Plan).where(m.Plan.status == "current")).one()
+        routed = {s["visit_id"] for r in current.document["routes"] for s in r["stops"]}
+    assert later not in routed
 
     # A new appointment: its address picked on the map, the times offered, the first booked.
     page.click("#new-appointment summary")

@@ -125,6 +125,14 @@ MATRIX: list[tuple[str, str, str, dict[str, int]]] = [
         {**NORTH_STAFF, "disp": 202, "admin": 202},
     ),
     ("GET", f"/api/v1/regions/north/days/{DAY}/jobs", "planning.day_jobs", NORTH_STAFF),
+    ("GET", f"/api/v1/regions/north/days/{DAY}/events", "planning.list_day_events", NORTH_STAFF),
+    # An event its users may send but that names no visit: 422, nothing changes.
+    (
+        "POST",
+        f"/api/v1/regions/north/days/{DAY}/events",
+        "planning.record_day_event",
+        {**NORTH_STAFF, "disp": 422, "admin": 422},
+    ),
     ("GET", f"/api/v1/regions/south/days/{DAY}/jobs", "planning.day_jobs", SOUTH_STAFF),
     (
         "GET",
@@ -222,6 +230,8 @@ def _call(client: FlaskClient, user: str, method: str, path: str) -> tuple[int, 
             kwargs["json"] = MOVE
         elif path.endswith("/slots") or path.endswith("/bookings"):
             kwargs["json"] = {"lat": 60.0004, "lon": 25.0015, "days": 1}
+        elif path.endswith("/events"):
+            kwargs["json"] = {"kind": "cancelled"}
         elif path.endswith("/jobs"):
             kwargs["json"] = {"time_limit": 1}
         elif path.endswith("/imports"):

@@ -201,3 +201,48 @@ def test_another_regions_job_is_not_found(
     status, _ = post(south, f"/api/v1/regions/south/jobs/{job['job_id']}/cancel")
     assert status == 404
     wait_until_ended(admin, job["job_id"])
+
+
+def test_the_day_changes_then_is_replanned_in_the_background(
+    client_for: Callable[[str | None], FlaskClient], engine: Engine
+) -> None:
+    """A cancelled visit and a late agent are recorded; a re-plan job starts from where the
+    agents are at 10:00 (the site's clock), keeps what is under way, drops the cancelled
+    visit and says how the plan differs from the published one."""
+    disp = client_for("disp")
+    status, event = post(disp, f"{DAY_PATH}/events", json={"kind": "cancelled", "visit_id": "N-V2"})
+    assert status == 201 and event["kind"] == "cancelled" and event["visit_id"] == "N-V2"
+    status, _ = post(
+        disp, f"{DAY_PATH}/events", json={"kind": "late", "agent_id": "A2", "minutes": 20}
+    )
+    assert status == 201
+    events = disp.get(f"{DAY_PATH}/events").get_json()["events"]
+    assert [e["kind"] for e in events] == ["cancelled", "late"]
+    status, job = post(disp, f"{DAY_PATH}/jobs", json={"kind": "replan", "time_limit": 2})
+    assert status == 202 and job["kind"] == "replan" and job["as_of"].startswith("2026-11-24T08:00")
+    ended = wait_until_ended(disp, job["job_id"])
+    assert ended["status"] == "done", ended["error"]
+    result = ended["result"]
+    assert result["basis"] == "published" and result["frozen"] >= 1
+    assert any(d["visit_id"] == "N-V2" for d in result["compared_with_basis"]["visits"]["dropped"])
+    plan = disp.get(f"{DAY_PATH}/plan").get_json()
+    assert "N-V2" not in {s["visit_id"] for r in plan["routes"] for s in r["stops"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"kind": "sick", "agent_id": "A1"}, "unknown event 'sick'"),
+        ({"kind": "unavailable", "agent_id": "A1", "at": "1pm"}, "`at` must be a time, HH:MM"),
+        ({"kind": "overrun", "visit_id": "N-V1", "minutes": "lots"}, "`minutes` must be a whole"),
+        ({"kind": "late", "agent_id": "S1", "minutes": 5}, "no agent 'S1' in north"),
+    ],
+)
+def test_bad_events_are_refused(
+    client_for: Callable[[str | None], FlaskClient], body: dict, words: str
+) -> None:
+    """An event the day cannot take says why, and nothing is recorded."""
+    disp = client_for("disp")
+    status, answer = post(disp, f"{DAY_PATH}/events", json=body)
+    assert status == 422 and words in answer["message"]
+    assert disp.get(f"{DAY_PATH}/events").get_json()["events"] == []

@@ -233,6 +233,7 @@
       draw(plan);
       timeline(plan);
       summarise(plan);
+      DoorstepPlanning.suggest(plan);
       setExports(true);
       $("publish").disabled = $("status").value !== "current";
     } catch (error) {

@@ -44,9 +44,10 @@ const DoorstepSlots = (() => {
     const items = answer.slots.map((slot) => slotItem(slot, asked));
     const reasons = answer.days.filter((d) => !d.slots)
       .map((d) => el("li", { class: "muted", text: `${d.day}: ${d.reason}` }));
-    out.replaceChildren(
+    out.replaceChildren(...[
       items.length ? el("ul", { class: "slots" }, ...items) : el("p", { text: t("no_slots") }),
-      reasons.length ? el("ul", { class: "slot-reasons" }, ...reasons) : null);
+      reasons.length ? el("ul", { class: "slot-reasons" }, ...reasons) : null,
+    ].filter(Boolean));
     out.dataset.slots = String(items.length);
   }
 
