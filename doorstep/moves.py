@@ -79,7 +79,8 @@ def propose_move(
             raise NoCurrentPlanError(msg)
         current: dict[str, Any] = stored.document
         objective, solve_seconds = int(stored.objective), float(stored.solve_seconds)
-    prepared, given = prepare(engine, region_id, day, policy_dir=policy_dir)
+    planned = frozenset(s["visit_id"] for r in current["routes"] for s in r["stops"])
+    prepared, given = prepare(engine, region_id, day, policy_dir=policy_dir, own_visits=planned)
     network = cached_network(prepared.network, cache_dir)
     routable = build_problem(
         prepared.policy_day.day_input,

@@ -51,15 +51,23 @@ class PreparedDay:
 
 
 def prepare(
-    engine: Engine, region_id: str, day: date, *, policy_dir: Path | None
+    engine: Engine,
+    region_id: str,
+    day: date,
+    *,
+    policy_dir: Path | None,
+    own_visits: frozenset[str] = frozenset(),
 ) -> tuple[PreparedDay, DayInput]:
     """Read `region_id` on `day` and apply its policy. Returns the prepared day and the day
-    as stored (a `DayInput` with every open visit, for the plan's unassigned list)."""
+    as stored (a `DayInput` with every open visit, for the plan's unassigned list).
+
+    `own_visits` are the visits of a plan being changed rather than made afresh: outcomes
+    already recorded for them do not count against their borrowers (see `load_day`)."""
     with session_scope(engine) as session:
         region = get_region(session, region_id)
         resolved = resolve_policy(region.policy, policy_dir)
         lookback = lookback_days(resolved.policy)
-        stored = load_day(session, region_id, day, lookback)
+        stored = load_day(session, region_id, day, lookback, own_visits=own_visits)
         borrowers = {v.borrower_id for v in stored.day_input.visits}
         elsewhere = _elsewhere(session, day, lookback, borrowers, region_id)
         country, subdivision, timezone = region.country, region.subdivision, region.timezone

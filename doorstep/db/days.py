@@ -60,9 +60,20 @@ def get_region(session: Session, region_id: str) -> m.Region:
     return region
 
 
-def load_day(session: Session, region_id: str, day: date, lookback: int) -> StoredDay:
+def load_day(
+    session: Session,
+    region_id: str,
+    day: date,
+    lookback: int,
+    *,
+    own_visits: frozenset[str] = frozenset(),
+) -> StoredDay:
     """The open visits of `region_id` on `day`, its active agents, the visited borrowers'
-    rules and flags, and their contacts from `lookback` days before `day` to its end."""
+    rules and flags, and their contacts from `lookback` days before `day` to its end.
+
+    Outcomes recorded for `own_visits` are left out of the contacts: those visits are the
+    plan being changed (moving a visit by hand later in the day), which counts them itself.
+    """
     region = get_region(session, region_id)
     agent_rows = session.scalars(
         select(m.Agent)
@@ -103,6 +114,7 @@ def load_day(session: Session, region_id: str, day: date, lookback: int) -> Stor
         )
         .order_by(m.ContactEvent.at, m.ContactEvent.id)
     ).all()
+    events = [e for e in events if e.visit_id is None or e.visit_id not in own_visits]
     history = [ContactEvent(e.borrower_id, e.at, e.channel, e.outcome) for e in events]
     elsewhere = planned_stops(
         session, days=(first_day, day), borrower_ids=borrower_ids, exclude_region=region_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from flask.testing import FlaskClient
@@ -123,3 +124,25 @@ def test_a_dispatcher_of_another_region_gets_404(
     )
     assert status == 404
     assert "N-V" not in str(body)
+
+
+def test_a_visit_done_today_does_not_block_moving_another(
+    client_for: Callable[[str | None], FlaskClient], engine: Engine
+) -> None:
+    """An agent has recorded N-V1 (met, this morning): the borrower's contact today is that
+    very visit, so the plan still holds it and another visit can be moved."""
+    with session_scope(engine) as session:
+        session.add(
+            m.ContactEvent(
+                id="E-met",
+                borrower_id="B1",
+                at=datetime(2026, 11, 24, 8, 25, tzinfo=UTC),
+                channel="visit",
+                outcome="met",
+                visit_id="N-V1",
+                agent_id="A1",
+                source="agent",
+            )
+        )
+    status, body = _move(client_for("disp"), visit_id="N-V3", team_id="A1", position=2)
+    assert status == 200, body["violations"]
