@@ -386,6 +386,22 @@ def test_dispatcher_imports_plans_and_compares(
         routed = {s["visit_id"] for r in current.document["routes"] for s in r["stops"]}
     assert later not in routed
 
+    # Published, the re-plan reaches the agent's phone when the page comes back to the front.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    agent_page = phone.new_page()
+    sign_in(agent_page, sample_site, "/agent", "aki")
+    agent_page.wait_for_selector("#map[data-ready='1']", timeout=30000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#publish")
+    page.wait_for_selector("#message:has-text('Published')")
+    agent_page.evaluate("window.dispatchEvent(new Event('focus'))")
+    agent_page.wait_for_selector("#message[data-updated='1']", timeout=15000)
+    assert later not in {
+        agent_page.locator("#stops > li").nth(i).get_attribute("data-visit")
+        for i in range(agent_page.locator("#stops > li").count())
+    }
+    phone.close()
+
     # A new appointment: its address picked on the map, the times offered, the first booked.
     page.click("#new-appointment summary")
     page.click("#slot-pick")

@@ -8,9 +8,13 @@
   const { t, api, clock, el } = Doorstep;
   const $ = (id) => document.getElementById(id);
   const CHECKIN_WARNING_M = 150;
+  const ROUTE_REFRESH_MS = 120000; // a re-plan published during the day reaches the phone
   // clockOffset: server time minus phone time, so an outcome saved offline carries the
   // server's notion of when it happened even on a phone whose clock is wrong.
-  const state = { me: null, queueKey: null, sending: false, checkins: {}, clockOffset: 0 };
+  const state = {
+    me: null, queueKey: null, sending: false, checkins: {}, clockOffset: 0,
+    map: null, layers: null, planId: null,
+  };
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -148,16 +152,23 @@
     if (!route) {
       $("message").textContent = t("no_route");
       $("map").hidden = true;
+      $("stops").replaceChildren();
+      state.planId = document_.plan_id;
       return;
     }
+    $("map").hidden = false;
     $("message").textContent = `${t("departure")} ${clock(route.departure)} · ${route.start_label || ""}`;
     if (document_.offline_copy_at) {
       const at = new Date(document_.offline_copy_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       $("message").textContent += ` · ${t("offline_copy", { time: at })}`;
       $("message").dataset.offline = "1";
     }
-    const map = DoorstepMaps.create("map", document_.region, state.me.map);
+    if (!state.map) state.map = DoorstepMaps.create("map", document_.region, state.me.map);
+    const map = state.map;
+    if (state.layers) state.layers.remove();
     const layers = L.featureGroup().addTo(map);
+    state.layers = layers;
+    state.planId = document_.plan_id;
     if (route.geometry) {
       L.geoJSON(route.geometry, { style: { color: DoorstepMaps.colour(0), weight: 4 } }).addTo(layers);
     }
@@ -191,6 +202,25 @@
     $("map").dataset.ready = "1";
   }
 
+  /** Fetch the route again; when the dispatcher has published a new plan since, show it
+   *  and say so (a re-plan during the day changes the agent's stops and times). */
+  async function refresh() {
+    if (!navigator.onLine || document.hidden) return;
+    try {
+      const { body } = await api("/me/route");
+      if (body.offline_copy_at || body.plan_id === state.planId) return;
+      render(body);
+      const now = new Date(Date.now() + state.clockOffset);
+      $("message").textContent = t("route_updated", {
+        time: now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+      });
+      $("message").dataset.updated = "1";
+      flush();
+    } catch (error) {
+      // No connection, or signed out: the route shown stays; outcomes keep their queue.
+    }
+  }
+
   async function start() {
     state.me = (await api("/me")).body;
     state.queueKey = `doorstep.outcomes.${state.me.name}`;
@@ -199,7 +229,11 @@
     state.clockOffset = Date.parse(body.now) - Date.now();
     render(body);
     window.addEventListener("online", flush);
+    window.addEventListener("online", refresh);
+    window.addEventListener("focus", refresh);
+    document.addEventListener("visibilitychange", refresh);
     setInterval(flush, 30000);
+    setInterval(refresh, ROUTE_REFRESH_MS);
     flush();
   }
 
