@@ -52,8 +52,10 @@ def partition(
     *,
     size: int,
     rng: np.random.Generator,
+    min_routes: int = 1,
 ) -> list[Part]:
-    """Split the day into disjoint parts of about `size` visits.
+    """Split the day into disjoint parts of about `size` visits and at least `min_routes`
+    routes (where there are that many).
 
     A part grows from a random route by adding the routes whose centres are nearest; every
     unserved visit joins the part of the nearest served visit (all unserved visits of one
@@ -79,7 +81,7 @@ def partition(
         group: list[int] = []
         count = 0
         for k in near:
-            if free[k] and (count < size or not group):
+            if free[k] and (count < size or len(group) < min_routes):
                 group.append(int(k))
                 count += int(load[k])
                 free[k] = False

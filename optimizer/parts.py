@@ -36,6 +36,9 @@ class Schedule:
     seconds_per_visit: float = 0.015
     min_seconds: float = 0.3
     """A part that would get less than this in a later pass is left for the next pass."""
+    min_routes: int = 1
+    """Routes a part holds at least: long routes make parts of few routes, too few to trade
+    visits between."""
 
 
 @dataclass
@@ -82,6 +85,7 @@ def improve_in_parts(
             start_xy,
             size=schedule.size,
             rng=rng,
+            min_routes=schedule.min_routes,
         )
         total = max(1, sum(len(p.visits) for p in parts))
         jobs = []

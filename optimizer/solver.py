@@ -172,12 +172,8 @@ def _search_whole(
     """One search of the whole day (also run in a worker process)."""
     screening = screen(problem)
     model = _Model(problem, screening)
-    start = None
-    if search.first_solution == _CONSTRUCT:
-        start = model.construct(initial_routes, deadline)
-    solution, status = model.search(start, search, deadline, max_solutions)
-    if solution is None:
-        return None
+    first = model.first_plan(search, initial_routes, deadline)
+    solution, status = model.search(first, search, deadline, max_solutions)
     return model.extract_routes(solution), solution.ObjectiveValue(), status
 
 
@@ -189,14 +185,25 @@ def _solve_in_parts(
     num_workers: int,
 ) -> tuple[tuple[Route, ...], int, str]:
     """A large day: a constructed first plan, then improved part by part (`optimizer.parts`)."""
-    numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
-    given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
-    repaired = construct.repair(numbers, given) if given is not None else None
-    budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
-    visit_of_node = sorted(screening.candidates)
-    start = [
-        [visit_of_node[n] for n in r] for r in construct.insert(numbers, repaired, deadline=budget)
-    ]
+    if _WHOLE_FIRST > 0:
+        whole_until = time.monotonic() + _WHOLE_FIRST * (deadline - time.monotonic())
+        found = _search_whole(problem, initial_routes, _WHOLE_SEARCH, whole_until, None)
+        index = {v.id: i for i, v in enumerate(problem.visits)}
+        by_team = {r.team_id: r for r in found[0]} if found else {}
+        start = [
+            [index[s.visit_id] for s in by_team[team.id].stops] if team.id in by_team else []
+            for team in screening.teams
+        ]
+    else:
+        numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
+        given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
+        repaired = construct.repair(numbers, given) if given is not None else None
+        budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
+        visit_of_node = sorted(screening.candidates)
+        start = [
+            [visit_of_node[n] for n in r]
+            for r in construct.insert(numbers, repaired, deadline=budget)
+        ]
     with workers(num_workers) as pool:
         progress = improve_in_parts(
             problem,
@@ -241,9 +248,8 @@ def _solve_part(
     if not screening.candidates or not screening.teams:
         return tuple(idle_route(team) for team in screening.teams)
     model = _Model(problem, screening)
-    start = model.construct(initial, deadline)
-    solution, _ = model.search(start, _PART_SEARCH, deadline, None)
-    assert solution is not None  # a constructed start is a solution
+    first = model.first_plan(_PART_SEARCH, initial, deadline)
+    solution, _ = model.search(first, _PART_SEARCH, deadline, None)
     return model.extract_routes(solution)
 
 
@@ -306,6 +312,8 @@ _CONSTRUCT = "construct"
 _TIME_MARGIN = 0.02
 """Share of the time limit kept back for reading the plan out and for clock granularity."""
 _CONSTRUCT_SHARE = 0.5
+_HEURISTIC_SHARE = 0.4
+"""At most this share of the time left goes to OR-Tools' first-solution heuristic."""
 """At most this share of the time left goes to constructing the first plan."""
 _MIN_SEARCH_SECONDS = 0.05
 _PARTS_FROM = 400
@@ -328,6 +336,8 @@ class _Search:
 
 
 _PART_SEARCH = _Search(first_solution=_CONSTRUCT)
+_WHOLE_FIRST = 0.0
+_WHOLE_SEARCH = _Search(first_solution="PARALLEL_CHEAPEST_INSERTION")
 """How each part of a large day is searched (see `optimizer.parts`)."""
 
 
@@ -565,19 +575,39 @@ class _Model:
         budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
         return [list(r) for r in construct.insert(numbers, repaired, deadline=budget)]
 
+    def first_plan(
+        self,
+        search: _Search,
+        initial_routes: Mapping[str, Sequence[str]] | None,
+        deadline: float,
+    ) -> pywrapcp.Assignment:
+        """The plan the search starts from: OR-Tools' heuristic, given a share of the time,
+        when the search names one and there is no warm start; else, or when it ran out of
+        time with nothing served (it returns a plan of idle teams then), our construction."""
+        if search.first_solution != _CONSTRUCT and not initial_routes:
+            now = time.monotonic()
+            cap = now + _HEURISTIC_SHARE * (deadline - now)
+            found = self.routing.SolveWithParameters(_search_parameters(search, cap - now, 1))
+            if found is not None and self._serves_any(found):
+                return found
+            log.info("no first plan from OR-Tools' heuristic in its share of the time")
+        return self._read(self.construct(initial_routes, deadline), deadline)
+
+    def _serves_any(self, solution: pywrapcp.Assignment) -> bool:
+        routing = self.routing
+        return any(
+            solution.Value(routing.NextVar(routing.Start(t))) != routing.End(t)
+            for t in range(len(self.teams))
+        )
+
     def search(
         self,
-        start: list[list[int]] | None,
+        first: pywrapcp.Assignment,
         search: _Search,
         deadline: float,
         max_solutions: int | None,
-    ) -> tuple[pywrapcp.Assignment | None, str]:
-        """Improve `start` (or an OR-Tools first solution when None) until the deadline."""
-        if start is None:
-            params = _search_parameters(search, deadline - time.monotonic(), max_solutions)
-            solution = self.routing.SolveWithParameters(params)
-            return solution, _status_name(self.routing.status())
-        first = self._read(start, deadline)
+    ) -> tuple[pywrapcp.Assignment, str]:
+        """Improve `first` until the deadline (or `max_solutions`)."""
         left = deadline - time.monotonic()
         params = _search_parameters(search, left, max_solutions)
         # OR-Tools restores the start under the LNS limit (0.1 s by default), which a day
