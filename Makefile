@@ -59,8 +59,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check optimizer geo doorstep webui tests benchmarks
 	$(BIN)/mypy optimizer geo doorstep webui
 
-bench: $(STAMP)
+# Everything, in under an hour on 2 cores: VRPTW against the peers (bench suite), matrices,
+# planning end to end. bench-quick: the same in a few minutes, writing nothing in the repository.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.vrptw
+	$(BIN)/python -m benchmarks.matrices
 	$(BIN)/python -m benchmarks.plan_stages
+
+.PHONY: bench-quick
+bench-quick: $(VENV)/.bench-installed
+	$(BIN)/python -m benchmarks.vrptw --quick
+	$(BIN)/python -m benchmarks.matrices --quick
+	$(BIN)/python -m benchmarks.plan_stages --quick
 
 bench-matrices: $(STAMP)
 	$(BIN)/python -m benchmarks.matrices

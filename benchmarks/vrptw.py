@@ -1,16 +1,19 @@
 """VRPTW quality: Doorstep against PyVRP and VROOM on the Solomon and Gehring-Homberger sets.
 
-Run: `.venv/bin/python -m benchmarks.vrptw [--sets ...] [--instances ...] [--time-limit S]
-[--solvers ...] [--out FILE]` (`make bench-vrptw` for the default suite). Needs the `bench`
-extra (PyVRP, pyvroom, vrplib, matplotlib) and the instances in `../shared/benchmarks/vrptw/`.
+Run: `.venv/bin/python -m benchmarks.vrptw [--suite bench|targets|quick] [--sets ...]
+[--instances ...] [--time-limit S] [--solvers ...] [--out FILE]` (`make bench-vrptw` for the
+bench suite, `SUITES`). Needs the `bench` extra (PyVRP, pyvroom, vrplib, matplotlib) and the
+instances in `../shared/benchmarks/vrptw/`.
 
 Every solver gets the same instance, the same integer travel matrix and the same time limit, one
-solver at a time, on one thread. One objective for all: total distance with the instance's fleet
-(unused vehicles are free; the best-known solutions in `bks.csv` minimise vehicles first, so a
-distance-only solution may use more vehicles and beat them). The harness rebuilds each solver's
-routes as plain sequences of customers, recomputes their distance in double precision from the
-coordinates and checks every route itself: capacity, time windows with service times, the
-depot's due date, every customer exactly once, and at most the instance's fleet.
+solver at a time, on one thread; `doorstep2` is Doorstep with `num_workers=2` (both cores), a
+row apart from the single-threaded comparison. One objective for all: total distance with the
+instance's fleet (unused vehicles are free; the best-known solutions in `bks.csv` minimise
+vehicles first, so a distance-only solution may use more vehicles and beat them). The harness
+rebuilds each solver's routes as plain sequences of customers, recomputes their distance in
+double precision from the coordinates and checks every route itself: capacity, time windows
+with service times, the depot's due date, every customer exactly once, and at most the
+instance's fleet.
 
 Rounding: the solvers see Euclidean distances times `scale` (100, or 10 where the latest due date
 times 100 would not fit Doorstep's two-day horizon), rounded *up* to integers, as travel times
@@ -32,6 +35,7 @@ import re
 import shlex
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -67,8 +71,9 @@ SETS = ("solomon", "homberger_200", "homberger_400", "homberger_1000")
 SOLVERS = ("doorstep", "doorstep2", "pyvrp", "vroom")
 """`doorstep2` is Doorstep on two worker processes (`num_workers=2`); the peers use one."""
 DEFAULT_SOLVERS = ("doorstep", "pyvrp", "vroom")
-FULL_TIME_LIMITS = {"solomon": 5.0, "homberger_200": 30.0, "homberger_400": 60.0}
-"""Seconds per instance when a whole set is run with `--sets` (1,000 customers: 60 s)."""
+FULL_TIME_LIMITS = {"solomon": 10.0}
+"""Seconds per instance when a whole set is run with `--sets` (Homberger: 60 s), as in the
+issue's targets."""
 OVERRUN_TOLERANCE = 0.05
 """A run whose wall time exceeds its limit by more than this fraction is flagged."""
 HORIZON = 2 * DAY_SECONDS
@@ -88,13 +93,28 @@ class Case:
     time_limit: float
 
 
-DEFAULT_SUITE = (
-    Case("solomon", "*", 5.0),
-    Case("homberger_200", "r1_2_1,rc1_2_1", 30.0),
-    Case("homberger_400", "r1_4_1", 30.0),
-    Case("homberger_1000", "r1_10_1", 60.0),
-)
-"""About 22 minutes on 2 cores: all of Solomon at 5 s and one or a few instances per larger set."""
+SUITES = {
+    "bench": (
+        Case("solomon", "c101,c105,c201,c205,r101,r105,r201,r205,rc101,rc105,rc201,rc205", 10.0),
+        Case("homberger_200", "c1_2_1,r2_2_1,rc1_2_1", 60.0),
+        Case("homberger_1000", "c2_10_1,r1_10_1,rc2_10_1", 60.0),
+    ),
+    "targets": (
+        Case("solomon", "*", 10.0),
+        Case("homberger_200", "c1_2_1,c2_2_1,r1_2_1,r2_2_1,rc1_2_1,rc2_2_1", 60.0),
+        Case("homberger_1000", "c1_10_1,c2_10_1,r1_10_1,r2_10_1,rc1_10_1,rc2_10_1", 60.0),
+    ),
+    "quick": (
+        Case("solomon", "c201,r101,rc105", 5.0),
+        Case("homberger_200", "r1_2_1", 10.0),
+    ),
+}
+"""Named suites. `bench` (what `make bench` runs; about 33 minutes with four solvers): two
+Solomon instances per class at 10 s and one Homberger instance per class at 60 s, the classes
+shared between 200 and 1,000 customers. `targets` (about 85 minutes): the issue's targets, all
+of Solomon at 10 s and one instance per class of Homberger 200 and 1,000 at 60 s. `quick`:
+about 2 minutes, written outside the repository unless --out says otherwise."""
+SUITE_SOLVERS = ("doorstep", "doorstep2", "pyvrp", "vroom")
 
 
 @dataclass(frozen=True, eq=False)
@@ -732,7 +752,8 @@ def _environment() -> str:
         f"{name} {version(name)}" for name in ("ortools", "pyvrp", "pyvroom", "vrplib")
     )
     return (
-        f"{os.cpu_count()} cores ({platform.machine()}), one solver at a time on one thread; "
+        f"{os.cpu_count()} cores ({platform.machine()}), one solver at a time on one thread "
+        "(doorstep2: Doorstep on two worker processes); "
         f"Python {platform.python_version()}; {packages}"
     )
 
@@ -741,7 +762,7 @@ def _cases(args: argparse.Namespace) -> list[Case]:
     if not args.sets and not args.instances:
         return [
             replace(case, time_limit=args.time_limit) if args.time_limit else case
-            for case in DEFAULT_SUITE
+            for case in SUITES[args.suite]
         ]
     sets = args.sets or list(SETS)
     return [
@@ -759,23 +780,42 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m benchmarks.vrptw",
         description=(
             "Doorstep against PyVRP and VROOM on Solomon / Gehring-Homberger. Without --sets "
-            "or --instances: the default suite (all Solomon at 5 s; r1_2_1, rc1_2_1 and r1_4_1 "
-            "at 30 s; r1_10_1 at 60 s; about 22 minutes). With them: every matching instance "
-            "of the sets, at 5 s (Solomon), 30 s (200), 60 s (400, 1000) unless --time-limit."
+            "or --instances: a suite (--suite, default bench: two Solomon instances per class "
+            "at 10 s, one Homberger instance per class at 60 s, about 33 minutes; --quick: "
+            "about 2 minutes). With them: every matching instance of the sets, at 10 s "
+            "(Solomon) or 60 s (Homberger) unless --time-limit."
         ),
     )
+    parser.add_argument("--suite", choices=sorted(SUITES), default="bench")
+    parser.add_argument("--quick", action="store_true", help="the quick suite (--suite quick)")
     parser.add_argument("--sets", nargs="+", choices=SETS, help="sets to run in full")
     parser.add_argument("--instances", help="comma-separated globs on names, e.g. 'r1*,c101'")
     parser.add_argument("--time-limit", type=float, help="seconds per solver and instance")
-    parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(DEFAULT_SOLVERS))
+    parser.add_argument(
+        "--solvers",
+        nargs="+",
+        choices=SOLVERS,
+        help=f"default: {' '.join(SUITE_SOLVERS)} for a suite, {' '.join(DEFAULT_SOLVERS)} "
+        "with --sets or --instances",
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="folder with the sets and bks.csv")
     parser.add_argument(
-        "--out", type=Path, default=RESULTS, help="Markdown table; .csv and .png beside it"
+        "--out",
+        type=Path,
+        help=f"Markdown table, .csv and .png beside it (default {RESULTS.relative_to(ROOT)}, "
+        "or in the temporary folder with --quick)",
     )
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the table and plot from the .csv"
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.suite = "quick"
+    suite = not args.sets and not args.instances
+    args.solvers = args.solvers or list(SUITE_SOLVERS if suite else DEFAULT_SOLVERS)
+    if args.out is None:
+        quick = Path(tempfile.gettempdir()) / "doorstep-vrptw-quick.md"
+        args.out = quick if suite and args.suite == "quick" else RESULTS
     if not (args.data / "bks.csv").is_file():
         parser.error(f"no VRPTW data in {args.data} (expected bks.csv and the set folders)")
     out_csv, out_png = args.out.with_suffix(".csv"), args.out.with_suffix(".png")
