@@ -4,6 +4,7 @@ fix), 2 a usage error."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -413,6 +414,7 @@ def _plan_stored(
             time_limit=time_limit,
             actor=actor_name(),
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
+            num_workers=_solver_workers(deterministic),
         )
     except RegionPlanError as exc:
         raise KnownError(str(exc)) from None
@@ -476,9 +478,15 @@ def _route(
             time_limit=time_limit,
             region=region,
             max_solutions=DETERMINISTIC_SOLUTIONS if deterministic else None,
+            num_workers=_solver_workers(deterministic),
         )
     except RegionPlanError as exc:
         raise KnownError(str(exc)) from None
+
+
+def _solver_workers(deterministic: bool) -> int:
+    """`doorstep plan` owns the machine: the solver may use every core (one when exact)."""
+    return 1 if deterministic else (os.cpu_count() or 1)
 
 
 def _write_outputs(

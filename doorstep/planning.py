@@ -136,6 +136,7 @@ def plan_day(
     region: str,
     time_limit: float,
     max_solutions: int | None = None,
+    num_workers: int = 1,
     max_snap_m: float = 250.0,
     cache_dir: Path | None = None,
     policy_day: PolicyDay | None = None,
@@ -160,7 +161,9 @@ def plan_day(
     timings = dict(routable.timings)
     stage("solving")
     clock = time.perf_counter()
-    plan = solve(problem, time_limit=time_limit, max_solutions=max_solutions)
+    plan = solve(
+        problem, time_limit=time_limit, max_solutions=max_solutions, num_workers=num_workers
+    )
     timings["solve"] = time.perf_counter() - clock
 
     stage("validating")

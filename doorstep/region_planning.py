@@ -102,6 +102,7 @@ def route_day(
     time_limit: float,
     region: str,
     max_solutions: int | None = None,
+    num_workers: int = 1,
     on_stage: StageHook | None = None,
 ) -> DayPlan:
     """Load the road network, check the day lies on it, route and validate.
@@ -124,6 +125,7 @@ def route_day(
             region=region or network.name,
             time_limit=time_limit,
             max_solutions=max_solutions,
+            num_workers=num_workers,
             max_snap_m=settings.max_snap_m,
             cache_dir=settings.cache_dir / "matrices",
             policy_day=policy_day,
@@ -148,6 +150,7 @@ def plan_region(
     time_limit: float,
     actor: str,
     max_solutions: int | None = None,
+    num_workers: int = 1,
     on_stage: StageHook | None = None,
 ) -> RegionPlan:
     """Plan the stored region-day under its policy and store it as the current plan."""
@@ -174,6 +177,7 @@ def plan_region(
         time_limit=time_limit,
         region=region_id,
         max_solutions=max_solutions,
+        num_workers=num_workers,
         on_stage=hook,
     )
     hook("saving")
