@@ -263,25 +263,16 @@ def revoke_tokens(session: Session, name: str, *, now: datetime, actor: str) -> 
     return len(tokens)
 
 
-def account_for_token(
-    session: Session, token: str, *, now: datetime, note_use: bool = True
-) -> Account | None:
+def account_for_token(session: Session, token: str, *, now: datetime) -> Account | None:
     """The account a bearer token acts for, or None when the token is unknown, revoked or its
     user inactive. Its use is noted (`last_used_at`) at most once a minute, so a machine
-    calling often does not write on every request; with `note_use=False` nothing is
-    written (for a read-only transaction: see `token_use_is_stale`)."""
+    calling often does not write on every request."""
     row = _token_row(session, token)
     if row is None or row.revoked_at is not None:
         return None
-    if note_use and _stale(row, now):
+    if _stale(row, now):
         row.last_used_at = now
     return account(session, row.user_id)
-
-
-def token_use_is_stale(session: Session, token: str, *, now: datetime) -> bool:
-    """Whether the token's `last_used_at` is due to be noted again."""
-    row = _token_row(session, token)
-    return row is not None and row.revoked_at is None and _stale(row, now)
 
 
 def _token_row(session: Session, token: str) -> m.ApiToken | None:

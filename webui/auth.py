@@ -37,9 +37,8 @@ from doorstep.accounts import (
     account_for_token,
     authenticate,
     set_locale,
-    token_use_is_stale,
 )
-from doorstep.db.engine import read_scope, session_scope
+from doorstep.db.engine import session_scope
 from webui.i18n import DEFAULT_LOCALE, translate
 from webui.state import current_user, now, web_state
 
@@ -71,18 +70,13 @@ def load_user() -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             abort(401, description="the Authorization header must be `Bearer <token>`")
-        engine, moment = web_state().engine, now()
-        with read_scope(engine) as db:
-            user = account_for_token(db, token.strip(), now=moment, note_use=False)
-            stale = user is not None and token_use_is_stale(db, token.strip(), now=moment)
-        if stale:  # at most once a minute per token: one write, not one per request
-            with session_scope(engine) as db:
-                account_for_token(db, token.strip(), now=moment)
+        with session_scope(web_state().engine) as db:
+            user = account_for_token(db, token.strip(), now=now())
         if user is None:
             abort(401, description="the API token is unknown or revoked; ask for a new one")
         g.user, g.via_token = user, True
     elif "uid" in session:
-        with read_scope(web_state().engine) as db:
+        with session_scope(web_state().engine) as db:
             g.user = account(db, int(session["uid"]))
         if g.user is None:  # deactivated or deleted since signing in
             session.clear()
