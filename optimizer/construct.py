@@ -472,9 +472,19 @@ def _offer_next_empty(table: _Table, active: np.ndarray, current: list[list[int]
             return
 
 
+def sanitize(inst: Instance, routes: Sequence[Sequence[int]]) -> Routes:
+    """The routes without what no schedule could fix: a visit listed again, one the team may
+    not do, one over its borrower's cap."""
+    return _keep(inst, routes, timed=False)
+
+
 def repair(inst: Instance, routes: Sequence[Sequence[int]]) -> Routes:
     """Keep of each route the visits that fit in order: a visit is dropped when the route up
     to it, with it, is infeasible; each visit and borrower cap is used at most once."""
+    return _keep(inst, routes, timed=True)
+
+
+def _keep(inst: Instance, routes: Sequence[Sequence[int]], *, timed: bool) -> Routes:
     seen = np.zeros(inst.num_visits, dtype=bool)
     per_group = np.zeros(len(inst.group_cap), dtype=np.int64)
     kept_routes = []
@@ -484,7 +494,7 @@ def repair(inst: Instance, routes: Sequence[Sequence[int]]) -> Routes:
             g = inst.group[v]
             if seen[v] or not inst.allowed[v, t] or per_group[g] >= inst.group_cap[g]:
                 continue
-            if simulate(inst, t, [*kept, v]) is not None:
+            if not timed or simulate(inst, t, [*kept, v]) is not None:
                 kept.append(v)
                 seen[v] = True
                 per_group[g] += 1

@@ -11,7 +11,7 @@ each of its neighbours; parts of one pass can be solved at the same time. Pure: 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,7 @@ def partition(
     problem: Problem,
     routes: Sequence[Sequence[int]],
     unrouted: Sequence[int],
+    candidates: Mapping[int, Sequence[int]],
     visit_xy: np.ndarray,
     start_xy: np.ndarray,
     *,
@@ -57,10 +58,12 @@ def partition(
     """Split the day into disjoint parts of about `size` visits and at least `min_routes`
     routes (where there are that many).
 
-    A part grows from a random route by adding the routes whose centres are nearest; every
-    unserved visit joins the part of the nearest served visit (all unserved visits of one
+    A part grows from a random route by adding the routes whose centres are nearest; idle
+    teams join the parts nearest to their start, `SPARE_TEAMS` each; every unserved visit
+    joins, among the parts with a team that may serve it (`candidates`: visit index to team
+    indices, as screened), the part of the nearest served visit. All unserved visits of one
     borrower join the same part, so parts solved at once cannot both use a borrower's last
-    allowed visit); idle teams join the parts nearest to their start, `SPARE_TEAMS` each.
+    allowed visit.
     """
     busy = [t for t, r in enumerate(routes) if r]
     idle = [t for t, r in enumerate(routes) if not r]
@@ -88,29 +91,39 @@ def partition(
         groups.append(group)
     teams = [[busy[k] for k in g] for g in groups]
     visits: list[list[int]] = [[i for t in g for i in routes[t]] for g in teams]
-    part_of_visit = {i: p for p, vs in enumerate(visits) for i in vs}
-    _give_unrouted(problem, unrouted, visit_xy, part_of_visit, visits)
     part_centre = np.array([visit_xy[vs].mean(axis=0) for vs in visits])
     _give_idle(idle, start_xy, part_centre, teams)
+    part_of_visit = {i: p for p, vs in enumerate(visits) for i in vs}
+    _give_unrouted(problem, unrouted, candidates, visit_xy, part_of_visit, teams, visits)
     return [Part(tuple(t), tuple(v)) for t, v in zip(teams, visits, strict=True)]
 
 
 def _give_unrouted(
     problem: Problem,
     unrouted: Sequence[int],
+    candidates: Mapping[int, Sequence[int]],
     visit_xy: np.ndarray,
     part_of_visit: dict[int, int],
+    teams: list[list[int]],
     visits: list[list[int]],
 ) -> None:
+    """Each unserved visit to the part, among those with a team that may serve it, of the
+    nearest served visit; a borrower's unserved visits all to its first one's part."""
     if not unrouted:
         return
     served = np.fromiter(part_of_visit, dtype=np.int64)
+    part_of = np.array([part_of_visit[int(i)] for i in served], dtype=np.int64)
+    members = [set(g) for g in teams]
     by_borrower: dict[str, int] = {}
     for i in unrouted:
         borrower = problem.visits[i].borrower_id
         if borrower not in by_borrower:
-            gap = np.hypot(*(visit_xy[served] - visit_xy[i]).T)
-            by_borrower[borrower] = part_of_visit[int(served[int(np.argmin(gap))])]
+            able = [p for p, m in enumerate(members) if m.intersection(candidates[i])]
+            if not able:
+                continue  # no team here may serve it: it waits for another pass
+            near = np.isin(part_of, able)
+            gap = np.hypot(*(visit_xy[served[near]] - visit_xy[i]).T)
+            by_borrower[borrower] = int(part_of[near][int(np.argmin(gap))])
         visits[by_borrower[borrower]].append(i)
 
 

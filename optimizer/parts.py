@@ -58,16 +58,19 @@ def improve_in_parts(
     screening: Screening,
     start: Sequence[Sequence[int]],
     *,
+    timed: Mapping[int, Route] | None = None,
     deadline: float,
     workers: Workers,
     num_workers: int,
     solve_part: SolvePart,
     schedule: Schedule = Schedule(),
 ) -> Progress:
-    """Re-plan parts of the day pass after pass until `deadline` (a `time.monotonic()`)."""
+    """Re-plan parts of the day pass after pass until `deadline` (a `time.monotonic()`).
+
+    `timed` holds the timed routes of `start` where known (by team index)."""
     teams = screening.teams
     costs = Costs(problem, screening)
-    progress = Progress(routes=[list(r) for r in start], timed={})
+    progress = Progress(routes=[list(r) for r in start], timed=dict(timed or {}))
     visit_xy, start_xy = plane(problem, teams)
     rng = np.random.default_rng(0)
     candidates = set(screening.candidates)
@@ -81,6 +84,7 @@ def improve_in_parts(
             problem,
             progress.routes,
             sorted(candidates - routed),
+            screening.candidates,
             visit_xy,
             start_xy,
             size=schedule.size,
@@ -134,8 +138,7 @@ def _apply(
         )
 
     old = {t: progress.routes[t] for t in part.teams}
-    untimed = any(progress.routes[t] and t not in progress.timed for t in part.teams)
-    if cost(new) <= cost(old) or untimed:
+    if cost(new) <= cost(old):
         progress.kept += int(cost(new) < cost(old))
         for r in result:
             t = team_of[r.team_id]

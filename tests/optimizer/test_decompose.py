@@ -45,8 +45,16 @@ def test_partition_covers_every_route_and_visit_once() -> None:
     routes[index["E"]] = [10, 11]
     unrouted = [6, 9]
     visit_xy, start_xy = plane(problem, teams)
+    everyone = screen(problem).candidates
     parts = partition(
-        problem, routes, unrouted, visit_xy, start_xy, size=4, rng=np.random.default_rng(3)
+        problem,
+        routes,
+        unrouted,
+        everyone,
+        visit_xy,
+        start_xy,
+        size=4,
+        rng=np.random.default_rng(3),
     )
     busy = [t for t, r in enumerate(routes) if r]
     in_parts = [t for p in parts for t in p.teams]
@@ -69,12 +77,43 @@ def test_unserved_visits_of_one_borrower_join_one_part() -> None:
     routes[index["A"]] = [0, 1, 2]
     routes[index["E"]] = [10, 11]
     visit_xy, start_xy = plane(problem, teams)
+    everyone = screen(problem).candidates
     for seed in range(5):
         parts = partition(
-            problem, routes, [3, 9], visit_xy, start_xy, size=3, rng=np.random.default_rng(seed)
+            problem,
+            routes,
+            [3, 9],
+            everyone,
+            visit_xy,
+            start_xy,
+            size=3,
+            rng=np.random.default_rng(seed),
         )
         (holder,) = [p for p in parts if 3 in p.visits]
         assert 9 in holder.visits
+
+
+def test_an_unserved_visit_joins_a_part_that_can_serve_it() -> None:
+    """A Swedish-speaking visit next to A's route goes to the far part of the only agent who
+    speaks Swedish, not to A's."""
+    visits = [visit(f"V{k}", 1000 * k) for k in range(12)]
+    visits[1] = visit("V1", 1000, required_skills=frozenset({"sv"}))
+    problem = Day(visits, [agent("A", 0), agent("E", 11000, skills=frozenset({"sv"}))]).problem()
+    screening = screen(problem)
+    routes = [[0, 2, 3], [9, 10, 11]]
+    visit_xy, start_xy = plane(problem, screening.teams)
+    parts = partition(
+        problem,
+        routes,
+        [1],
+        screening.candidates,
+        visit_xy,
+        start_xy,
+        size=3,
+        rng=np.random.default_rng(0),
+    )
+    (holder,) = [p for p in parts if 1 in p.visits]
+    assert holder.teams == (1,)
 
 
 def test_sub_problem_keeps_crews_whole_and_caps_what_others_use() -> None:
