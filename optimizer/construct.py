@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.costs import preference_penalty
 from optimizer.model import DAY_SECONDS, Problem, TravelMode, VisitKind
 from optimizer.precheck import Screening
 
@@ -81,7 +82,6 @@ def instance_from(
     problem: Problem,
     screening: Screening,
     *,
-    preference_penalty: int,
     travel: Mapping[TravelMode, np.ndarray] | None = None,
 ) -> Instance:
     """The construction's numbers for a screened problem.
@@ -114,8 +114,7 @@ def instance_from(
     for v, visit in enumerate(visits):
         if visit.preferred_agents:
             for t, team in enumerate(teams):
-                if not visit.preferred_agents & set(team.agent_ids):
-                    penalty[v, t] = preference_penalty
+                penalty[v, t] = preference_penalty(visit, team)
     borrowers: dict[str, int] = {}
     group = np.array([borrowers.setdefault(v.borrower_id, len(borrowers)) for v in visits])
     group_cap = np.zeros(len(borrowers), dtype=np.int64)

@@ -14,15 +14,29 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optimizer.model import DAY_SECONDS, Problem, Team, VisitKind
+from optimizer.model import DAY_SECONDS, Problem, Team, Visit, VisitKind
 from optimizer.precheck import Screening
 
 PREFERENCE_PENALTY = 600
-"""Cost (as seconds of travel) of a visit done by someone other than its preferred agents."""
+"""Cost (as seconds of travel) of a flexible visit done by someone other than its preferred
+agents."""
+APPOINTMENT_PREFERENCE_PENALTY = 3 * PREFERENCE_PENALTY
+"""The same for an agreed appointment: the borrower was told who comes (and a re-plan keeps
+an appointment with its agent before a flexible visit), so it sticks three times as hard."""
 BALANCE_PENALTY = 300
 """Cost (as seconds of travel) of each visit a team does above its fair share of the day."""
 FORBIDDEN = 2 * DAY_SECONDS + 1
 """Transit that no time dimension can absorb: an arc without a road connection."""
+
+
+def preference_penalty(visit: Visit, team: Team) -> int:
+    """What it costs that `team` serves `visit`: nothing unless the visit prefers agents and
+    the team has none of them."""
+    if not visit.preferred_agents or visit.preferred_agents & set(team.agent_ids):
+        return 0
+    if visit.kind is VisitKind.APPOINTMENT:
+        return APPOINTMENT_PREFERENCE_PENALTY
+    return PREFERENCE_PENALTY
 
 
 def drop_units(max_travel: int, priorities: Sequence[int]) -> tuple[int, int]:
@@ -30,7 +44,7 @@ def drop_units(max_travel: int, priorities: Sequence[int]) -> tuple[int, int]:
 
     `max_travel` is the longest finite travel time between the problem's points (s).
     """
-    flexible = 2 * max_travel + PREFERENCE_PENALTY + BALANCE_PENALTY + 1
+    flexible = 2 * max_travel + APPOINTMENT_PREFERENCE_PENALTY + BALANCE_PENALTY + 1
     # Above every priority together: no mix of priorities outweighs one appointment.
     return flexible, flexible * (sum(priorities) + 1)
 
@@ -82,13 +96,7 @@ class Costs:
         matrix = problem.matrices[team.mode].durations
         points = [team.start_point, *(problem.visit_point(i) for i in route), team.end_point]
         travel = int(np.minimum(matrix[points[:-1], points[1:]], FORBIDDEN).sum())
-        against = sum(
-            1
-            for i in route
-            if problem.visits[i].preferred_agents
-            and not problem.visits[i].preferred_agents & set(team.agent_ids)
-        )
-        cost = travel + PREFERENCE_PENALTY * against
+        cost = travel + sum(preference_penalty(problem.visits[i], team) for i in route)
         if problem.balance_work:
             cost += BALANCE_PENALTY * max(0, len(route) - self.shares[t])
         return cost

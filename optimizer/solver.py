@@ -26,11 +26,11 @@ from optimizer import construct
 from optimizer.costs import (
     BALANCE_PENALTY,
     FORBIDDEN,
-    PREFERENCE_PENALTY,
     Costs,
     drop_penalty,
     drop_units,
     fair_shares,
+    preference_penalty,
 )
 from optimizer.decompose import Part, sub_problem
 from optimizer.explain import explain_dropped
@@ -212,7 +212,7 @@ def _solve_in_parts(
     num_workers: int,
 ) -> tuple[tuple[Route, ...], int, str]:
     """A large day: a constructed first plan, then improved part by part (`optimizer.parts`)."""
-    numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
+    numbers = construct.instance_from(problem, screening)
     given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
     repaired = construct.repair(numbers, given) if given is not None else None
     budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
@@ -494,36 +494,33 @@ class _Model:
         return max(finite, default=0)
 
     def _add_costs(self) -> None:
-        """Arc costs per team: travel seconds, plus a penalty on arcs into non-preferred visits.
+        """Arc costs per team: travel seconds, plus each visit's preference penalty on the
+        arcs into it (`optimizer.costs.preference_penalty`).
 
-        Teams with the same mode and the same non-preferred visits share one matrix. (A
-        count of non-preferred visits per team in a dimension would be cheaper to build for
-        many teams, but OR-Tools then refuses to restore any plan given to it, even one of
-        idle teams, as soon as two teams' counts differ.)
+        Teams with the same mode and the same penalties share one matrix. (A count of
+        non-preferred visits per team in a dimension would be cheaper to build for many
+        teams, but OR-Tools then refuses to restore any plan given to it, even one of idle
+        teams, as soon as two teams' counts differ.)
         """
-        classes: dict[tuple[TravelMode, tuple[int, ...]], list[int]] = defaultdict(list)
+        classes: dict[tuple[TravelMode, tuple[tuple[int, int], ...]], list[int]] = defaultdict(list)
+        visits = self.problem.visits
         for t, team in enumerate(self.teams):
-            against = self._penalised_for(team)
-            penalised = tuple(n for n, i in enumerate(self.nodes.visit_of_node) if i in against)
-            classes[(team.mode, penalised)].append(t)
+            penalties = tuple(
+                (n, cost)
+                for n, i in enumerate(self.nodes.visit_of_node)
+                if (cost := preference_penalty(visits[i], team))
+            )
+            classes[(team.mode, penalties)].append(t)
         base = {mode: np.minimum(m, _FORBIDDEN) for mode, m in self._travel.items()}
-        for (mode, penalised), members in classes.items():
+        for (mode, penalties), members in classes.items():
             cost = base[mode]
-            if penalised:
+            if penalties:
                 cost = cost.copy()
-                cost[:, list(penalised)] += PREFERENCE_PENALTY
+                nodes, amounts = zip(*penalties, strict=True)
+                cost[:, list(nodes)] += np.asarray(amounts, dtype=cost.dtype)
             callback = self.routing.RegisterTransitMatrix(cost.tolist())
             for t in members:
                 self.routing.SetArcCostEvaluatorOfVehicle(callback, t)
-
-    def _penalised_for(self, team: Team) -> frozenset[int]:
-        """The visits (problem indices) this team would serve against a preference."""
-        return frozenset(
-            i
-            for i in self.nodes.visit_of_node
-            if self.problem.visits[i].preferred_agents
-            and not self.problem.visits[i].preferred_agents & set(team.agent_ids)
-        )
 
     # --- time --------------------------------------------------------------------------
     def _add_time(self) -> None:
@@ -642,9 +639,7 @@ class _Model:
         """A first plan (visit nodes per team): the warm start as it is if OR-Tools takes it
         (else repaired by our own, stricter timing), then every other visit that fits
         inserted by `optimizer.construct`."""
-        numbers = construct.instance_from(
-            self.problem, self.screening, preference_penalty=PREFERENCE_PENALTY, travel=self._travel
-        )
+        numbers = construct.instance_from(self.problem, self.screening, travel=self._travel)
         repaired = None
         if initial_routes:
             given = construct.sanitize(

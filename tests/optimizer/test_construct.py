@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from optimizer import Problem, construct
-from optimizer.costs import PREFERENCE_PENALTY
 from optimizer.model import BorrowerRule, Crew
 from optimizer.precheck import screen
 from optimizer.solver import _Model
@@ -16,7 +15,7 @@ from tests.optimizer.tiny import Day, M, agent, visit
 def build(problem: Problem) -> tuple[construct.Instance, list[int]]:
     """The construction's numbers, and the problem visit index of each visit node."""
     screening = screen(problem)
-    numbers = construct.instance_from(problem, screening, preference_penalty=PREFERENCE_PENALTY)
+    numbers = construct.instance_from(problem, screening)
     return numbers, sorted(screening.candidates)
 
 
@@ -138,9 +137,7 @@ def test_the_solver_model_accepts_every_constructed_plan(problem: Problem) -> No
     if not screening.candidates or not screening.teams:
         return
     model = _Model(problem, screening)
-    numbers = construct.instance_from(
-        problem, screening, preference_penalty=PREFERENCE_PENALTY, travel=model._travel
-    )
+    numbers = construct.instance_from(problem, screening, travel=model._travel)
     routes = construct.insert(numbers)
     indices = [[model.manager.NodeToIndex(n) for n in r] for r in routes]
     assert model.routing.ReadAssignmentFromRoutes(indices, True) is not None

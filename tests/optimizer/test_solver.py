@@ -178,6 +178,23 @@ def test_preference_yields_to_large_travel_savings() -> None:
     assert stops_of(plan, "A") == ["V"]
 
 
+def test_an_appointment_keeps_its_agent_before_a_flexible_visit() -> None:
+    """A can take one of two visits that both prefer A: the appointment stays with A though
+    giving A the flexible one would save 800 s of travel (it sticks harder than a flexible
+    visit), and the construction and the search count it the same way."""
+    both = frozenset({"A"})
+    day = Day(
+        [
+            visit("P", 600, windows=[(9 * 60, 12 * 60)], appointment=True, preferred_agents=both),
+            visit("F", 400, preferred_agents=both),
+        ],
+        [agent("A", 0, max_visits=1), agent("B", 1000)],
+    )
+    for plan in (run(day.problem()), solve(day.problem(), time_limit=1, max_solutions=1)):
+        assert stops_of(plan, "A") == ["P"]
+        assert stops_of(plan, "B") == ["F"]
+
+
 def test_max_visits_caps_a_route() -> None:
     """An agent limited to two visits does two; the rest go to the other agent."""
     day = Day(
