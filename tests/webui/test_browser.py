@@ -347,8 +347,8 @@ def test_dispatcher_imports_plans_and_compares(
     second.wait_for_selector("#planning[data-status='running']", timeout=30000)
     assert second.get_attribute("#planning", "data-job") == job_id  # one job, not two
     second.click("#job-cancel")
-    second.wait_for_selector("#job-result:has-text('cancelled')")
-    page.wait_for_selector("#job-result:has-text('cancelled')", timeout=10000)
+    second.wait_for_selector("#job-result:has-text('cancelled')", timeout=60000)
+    page.wait_for_selector("#job-result:has-text('cancelled')", timeout=30000)
     second.context.close()
 
     page.fill("#time-limit", "3")
