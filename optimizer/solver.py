@@ -134,8 +134,9 @@ def solve(
             raise SolverTimeoutError(msg)
         routes, objective, status, complete = found
         if complete and polish_from is not None:
+            start, timed = _as_indices(problem, screening.teams, routes)
             routes, objective, status = _improve_in_parts(
-                problem, screening, routes, deadline, num_workers, _SMALL_PARTS, status
+                problem, screening, start, timed, deadline, num_workers, _SMALL_PARTS, status
             )
     served = {stop.visit_id for route in routes for stop in route.stops}
     for i in screening.candidates:
@@ -215,40 +216,54 @@ def _solve_in_parts(
     numbers = construct.instance_from(problem, screening)
     given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
     repaired = construct.repair(numbers, given) if given is not None else None
-    budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
     visit_of_node = sorted(screening.candidates)
-    first = construct.insert(numbers, repaired, deadline=budget)
+    first = _insert_the_rest(numbers, repaired, deadline)
     start = [[visit_of_node[n] for n in r] for r in first]
     return _improve_in_parts(
-        problem, screening, start, deadline, num_workers, _LARGE_PARTS, "constructed"
+        problem, screening, start, {}, deadline, num_workers, _LARGE_PARTS, "constructed"
     )
+
+
+def _insert_the_rest(
+    numbers: construct.Instance, given: construct.Routes | None, deadline: float
+) -> list[list[int]]:
+    """`given` (visit nodes per team, already fitting) with every other visit that fits
+    inserted by `optimizer.construct`, in a share of the time left: most of it goes to the
+    search, which improves any first plan."""
+    budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
+    return [list(r) for r in construct.insert(numbers, given, deadline=budget)]
+
+
+def _as_indices(
+    problem: Problem, teams: Sequence[Team], routes: Sequence[Route]
+) -> tuple[list[list[int]], dict[int, Route]]:
+    """Timed routes as problem visit indices per team (in `teams` order), and the timed
+    route of each team that serves any."""
+    index = {v.id: i for i, v in enumerate(problem.visits)}
+    by_team = {r.team_id: r for r in routes}
+    indices = [[index[s.visit_id] for s in by_team[team.id].stops] for team in teams]
+    timed = {t: by_team[team.id] for t, team in enumerate(teams) if by_team[team.id].stops}
+    return indices, timed
 
 
 def _improve_in_parts(
     problem: Problem,
     screening: Screening,
-    start: Sequence[Sequence[int]] | tuple[Route, ...],
+    start: Sequence[Sequence[int]],
+    timed: Mapping[int, Route],
     deadline: float,
     num_workers: int,
     schedule: Schedule,
     before: str,
 ) -> tuple[tuple[Route, ...], int, str]:
-    """Improve a plan (visit indices per team, or timed routes) part by part until the
-    deadline, and time whatever no part brought back."""
+    """Improve a plan (visit indices per team; `timed`: the timed routes where known, by
+    team) part by part until the deadline, and time whatever no part brought back."""
     teams = screening.teams
-    timed: dict[int, Route] = {}
-    if start and isinstance(start[0], Route):
-        index = {v.id: i for i, v in enumerate(problem.visits)}
-        by_team = {r.team_id: r for r in start if isinstance(r, Route)}
-        timed = {t: by_team[team.id] for t, team in enumerate(teams) if by_team[team.id].stops}
-        routes = [[index[s.visit_id] for s in by_team[team.id].stops] for team in teams]
-    else:
-        routes = [list(r) for r in start if not isinstance(r, Route)]
     with workers(num_workers) as pool:
         progress = improve_in_parts(
             problem,
             screening,
-            routes,
+            start,
             timed=timed,
             deadline=deadline,
             workers=pool,
@@ -380,6 +395,7 @@ class _Search:
 
 
 _PART_SEARCH = _Search(first_solution=_CONSTRUCT)
+"""How each part of a large day is searched (see `optimizer.parts`)."""
 _LARGE_PARTS = Schedule(size=100, seconds_per_visit=0.004, min_seconds=0.2)
 """Parts of a large day (from `_PARTS_FROM` visits): many short passes beat a few long ones
 (Homberger 1,000 at 60 s: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at 10 ms, +6.2 % at
@@ -390,7 +406,6 @@ above PyVRP against +4.2 % for the whole search alone)."""
 _WHOLE_SHARE = 0.3
 """Share of the time the whole search of a smaller day gets before its plan, if it serves
 every visit, is polished in parts."""
-"""How each part of a large day is searched (see `optimizer.parts`)."""
 
 
 def _searches_for(num_visits: int, warm: bool, depot_fleet: bool) -> tuple[_Search, ...]:
@@ -645,14 +660,9 @@ class _Model:
             given = construct.sanitize(
                 numbers, _given_nodes(self.problem, self.screening, initial_routes)
             )
-            indices = [[self.manager.NodeToIndex(n) for n in r] for r in given]
-            if self.routing.ReadAssignmentFromRoutes(indices, True) is not None:
-                repaired = given
-            else:
-                repaired = construct.repair(numbers, given)
-        # Leave most of the time to the search, which improves any first plan.
-        budget = time.monotonic() + _CONSTRUCT_SHARE * (deadline - time.monotonic())
-        return [list(r) for r in construct.insert(numbers, repaired, deadline=budget)]
+            fits = self._restore(given) is not None
+            repaired = given if fits else construct.repair(numbers, given)
+        return _insert_the_rest(numbers, repaired, deadline)
 
     def first_plan(
         self,
@@ -708,16 +718,17 @@ class _Model:
             return first, "first plan only"
         return solution, _status_name(self.routing.status())
 
+    def _restore(self, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
+        """OR-Tools' assignment of these routes (visit nodes per team), or None if it
+        refuses them."""
+        indices = [[self.manager.NodeToIndex(n) for n in r] for r in routes]
+        return self.routing.ReadAssignmentFromRoutes(indices, True)
+
     def _read(self, routes: list[list[int]], deadline: float) -> pywrapcp.Assignment | None:
         """The routes as an assignment. Should OR-Tools refuse the whole, the largest set of
         whole routes it accepts, found by halving (logged: it means the construction and
         the model disagree)."""
-
-        def read(candidate: list[list[int]]) -> pywrapcp.Assignment | None:
-            indices = [[self.manager.NodeToIndex(n) for n in r] for r in candidate]
-            return self.routing.ReadAssignmentFromRoutes(indices, True)
-
-        whole = read(routes)
+        whole = self._restore(routes)
         if whole is not None:
             return whole
         log.warning("OR-Tools refused the constructed first plan; keeping the routes it accepts")
@@ -726,11 +737,11 @@ class _Model:
         while pending and time.monotonic() < deadline:
             group = pending.pop()
             trial = [routes[t] if t in group else r for t, r in enumerate(kept)]
-            if read(trial) is not None:
+            if self._restore(trial) is not None:
                 kept = trial
             elif len(group) > 1:
                 pending += [group[: len(group) // 2], group[len(group) // 2 :]]
-        accepted = read(kept)
+        accepted = self._restore(kept)
         if accepted is None:
             # Even idle teams refused: OR-Tools' restore ran out of its own limit (seen on a
             # loaded machine). The caller treats this as no first plan.
