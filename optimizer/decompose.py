@@ -1,11 +1,14 @@
-"""Large days in parts: groups of nearby routes re-planned on their own, over and over.
+"""Large days in parts: first geographic sectors planned from scratch, then groups of nearby
+routes re-planned on their own, over and over.
 
 OR-Tools' local search slows down sharply with size (on a 1,000-visit day it finds a better
 plan about twice a second, on 100 visits thirty times a second), so a large day is improved
 in parts of about a hundred visits: a few routes close together, the visits they serve, the
 unserved visits nearest to them and a spare team or two. Each pass splits the day into
 disjoint parts afresh, around different seeds, so that over the passes every route meets
-each of its neighbours; parts of one pass can be solved at the same time. Pure: no OR-Tools.
+each of its neighbours; parts of one pass can be solved at the same time. The first plan of a
+large day comes from `sectors`: the visits cut into compact groups of about the same size,
+each with its share of the teams, planned at the same time. Pure: no OR-Tools.
 """
 
 from __future__ import annotations
@@ -41,6 +44,62 @@ def plane(problem: Problem, teams: Sequence[Team]) -> tuple[np.ndarray, np.ndarr
     slon = np.array([s.lon for s in starts], dtype=float)
     scale = np.cos(np.radians(np.mean(lat) if len(lat) else 0.0))
     return np.column_stack([lon * scale, lat]), np.column_stack([slon * scale, slat])
+
+
+def sectors(
+    problem: Problem,
+    visits: Sequence[int],
+    visit_xy: np.ndarray,
+    start_xy: np.ndarray,
+    *,
+    num_sectors: int,
+) -> list[Part]:
+    """Cut the day's visits into `num_sectors` angular sectors of about the same number of
+    visits around the teams' starts (their centre), and give each sector a share of the teams
+    in proportion to its visits, the teams starting nearest first.
+
+    Made for a fleet that leaves from one place (a depot), whose routes are petals around
+    it. All visits of one borrower go to one sector, so sectors planned at the same time
+    cannot both use a borrower's last allowed visit.
+    """
+    if num_sectors < 1:
+        msg = f"num_sectors must be at least 1, got {num_sectors}"
+        raise ValueError(msg)
+    order = np.asarray(visits, dtype=np.int64)
+    if len(order) == 0:
+        return []
+    offset = visit_xy[order] - start_xy.mean(axis=0)
+    by_angle = order[np.argsort(np.arctan2(offset[:, 1], offset[:, 0]), kind="stable")]
+    sector_of: dict[str, int] = {}
+    members: list[list[int]] = [[] for _ in range(min(num_sectors, len(order)))]
+    for g, group in enumerate(np.array_split(by_angle, len(members))):
+        for i in group:
+            k = sector_of.setdefault(problem.visits[int(i)].borrower_id, g)
+            members[k].append(int(i))
+    members = [m for m in members if m]
+    centre = np.array([visit_xy[m].mean(axis=0) for m in members])
+    teams = _share_teams(start_xy, centre, [len(m) for m in members])
+    return [Part(tuple(t), tuple(m)) for t, m in zip(teams, members, strict=True)]
+
+
+def _share_teams(start_xy: np.ndarray, centre: np.ndarray, sizes: Sequence[int]) -> list[list[int]]:
+    """Teams per group, in proportion to the groups' sizes (largest remainder), each team to
+    the nearest group with room left."""
+    num_teams = len(start_xy)
+    exact = np.asarray(sizes, dtype=float) * num_teams / max(1, sum(sizes))
+    quota = np.floor(exact).astype(int)
+    for g in np.argsort(-(exact - quota), kind="stable")[: num_teams - int(quota.sum())]:
+        quota[g] += 1
+    gap = np.hypot(*(start_xy[:, None, :] - centre[None, :, :]).transpose(2, 0, 1))
+    teams: list[list[int]] = [[] for _ in sizes]
+    placed = np.zeros(num_teams, dtype=bool)
+    for flat in np.argsort(gap, axis=None, kind="stable"):
+        t, g = divmod(int(flat), len(sizes))
+        if quota[g] > 0 and not placed[t]:
+            teams[g].append(t)
+            quota[g] -= 1
+            placed[t] = True
+    return teams
 
 
 def partition(

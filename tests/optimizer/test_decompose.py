@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from optimizer.decompose import SPARE_TEAMS, Part, partition, plane, sub_problem
+from optimizer.decompose import SPARE_TEAMS, Part, partition, plane, sectors, sub_problem
 from optimizer.model import BorrowerRule, Crew, Problem
 from optimizer.precheck import screen
 from tests.optimizer.tiny import Day, agent, visit
@@ -137,3 +138,44 @@ def test_sub_problem_keeps_crews_whole_and_caps_what_others_use() -> None:
     assert cut[0, 1] == original[4, 5]
     assert cut[2, sub.agent_start_point(0)] == original[9, problem.agent_start_point(c1)]
     assert screen(sub).excluded.keys() == {2}  # V9: B has no visit left for this part
+
+
+def ring(num_visits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Visits evenly round a circle (in angle order), and seven teams at its centre."""
+    angle = np.linspace(0, 2 * np.pi, num_visits, endpoint=False)
+    visit_xy = np.column_stack([np.cos(angle), np.sin(angle)])
+    return visit_xy, np.zeros((7, 2))
+
+
+def test_sectors_cut_the_day_into_even_arcs_with_their_share_of_teams() -> None:
+    """Twelve visits round a depot in three sectors: four neighbouring visits each, every
+    visit and every team exactly once, teams in proportion (3, 2, 2)."""
+    problem = Day(
+        [visit(f"V{k}", k) for k in range(12)], [agent(f"A{k}") for k in range(7)]
+    ).problem()
+    visit_xy, start_xy = ring(12)
+    parts = sectors(problem, range(12), visit_xy, start_xy, num_sectors=3)
+    assert sorted(i for p in parts for i in p.visits) == list(range(12))
+    assert sorted(t for p in parts for t in p.teams) == list(range(7))
+    assert sorted(len(p.visits) for p in parts) == [4, 4, 4]
+    assert sorted(len(p.teams) for p in parts) == [2, 2, 3]
+    for part in parts:
+        angles = np.sort(np.arctan2(*visit_xy[list(part.visits)].T[::-1]))
+        assert np.ptp(angles) < np.pi  # one arc, not scattered round the circle
+
+
+def test_a_borrowers_visits_share_a_sector() -> None:
+    """V3 and V9 (borrower B, capped at one visit) lie on opposite sides yet go together."""
+    problem = line_day()
+    visit_xy, start_xy = ring(12)
+    parts = sectors(problem, range(12), visit_xy, start_xy, num_sectors=4)
+    (home,) = [p for p in parts if 3 in p.visits]
+    assert 9 in home.visits
+
+
+def test_sectors_need_at_least_one() -> None:
+    """Zero sectors is refused with the value named."""
+    problem = line_day()
+    visit_xy, start_xy = ring(12)
+    with pytest.raises(ValueError, match="num_sectors must be at least 1, got 0"):
+        sectors(problem, range(12), visit_xy, start_xy, num_sectors=0)

@@ -106,15 +106,17 @@ def test_a_large_day_in_parts_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_a_day_that_fits_whole_is_polished_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A smaller day whose whole search serves every visit gets its travel polished in parts
-    (parts of four visits here), and keeps every visit."""
+def test_a_warm_started_day_that_fits_whole_is_polished_in_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A smaller warm-started day whose whole search serves every visit gets its travel
+    polished in parts (parts of four visits here), and keeps every visit."""
     monkeypatch.setattr(optimizer.solver, "_SMALL_PARTS", Schedule(size=4, min_seconds=0.1))
     problem = Day(
         [visit(f"V{k}", 500 * k, minutes=20) for k in range(12)],
         [agent("A", 0, breaks=[(12 * 60, 13 * 60, 30)]), agent("B", 3000), agent("C", 6000)],
     ).problem()
-    plan = valid(problem, solve(problem, time_limit=3))
+    plan = valid(problem, solve(problem, time_limit=3, initial_routes={"A": ["V0", "V1"]}))
     assert "improved in parts" in str(plan.stats["status"])
     assert plan.num_assigned == 12
 
