@@ -457,9 +457,9 @@ _CONSTRUCT = "construct"
 _TIME_MARGIN = 0.02
 """Share of the time limit kept back for reading the plan out and for clock granularity."""
 _CONSTRUCT_SHARE = 0.5
+"""At most this share of the time left goes to constructing the first plan."""
 _HEURISTIC_SHARE = 0.4
 """At most this share of the time left goes to OR-Tools' first-solution heuristic."""
-"""At most this share of the time left goes to constructing the first plan."""
 _MIN_SEARCH_SECONDS = 0.05
 _PARTS_FROM = 300
 """Visits from which a day is planned in sectors and improved in parts (`optimizer.parts`)
@@ -497,10 +497,11 @@ class _Ruin:
     descend, and accept the result by simulated annealing.
 
     Temperatures are shares of the mean leg's travel, so they mean the same in seconds on a
-    city's roads as in a benchmark's scaled distances. Tuned on 22 Solomon instances at 10 s
-    (mean gap to PyVRP): strings of up to 20 and 20 visits removed on average, 0.5 to 0.002
-    of a leg: +0.7 %; strings of 10 and 10 visits: +1.6 %; OR-Tools' own temperatures
-    (0.1 to 0.001 of a random arc): +1.9 %; 0.3 to 0.001: +1.0 %; 0.9 to 0.003: +0.8 %.
+    city's roads as in a benchmark's scaled distances. Tuned on 22 Solomon instances of the
+    R, RC and C2 classes at 10 s (mean distance above PyVRP): strings of up to 10 and 10
+    visits removed on average with OR-Tools' own temperatures (0.1 to 0.001 of a random
+    arc): +1.9 %; strings of 20 and 20 visits, from 0.5 to 0.002 of a leg: +0.7 % (twice);
+    from 0.3 to 0.001: +1.0 %; from 0.9 to 0.003: +0.8 %.
     """
 
     max_string: int = 20
@@ -610,14 +611,16 @@ _INSERTION_LNS = (
     "local_cheapest_insertion_visit_types_lns",
 )
 """Insertion operators left out of the descent between ruins: the ruin does their work, and
-without them a descent is several times faster (R105: 162 ruins in 10 s against 55)."""
+without them a descent is several times faster (R105 in 10 s: 162 searches against 55)."""
 
 
 def _ruin_parameters(
-    search: _Search, ruin: _Ruin, seconds_left: float, mean_leg: float
+    search: _Search, seconds_left: float, mean_leg: float
 ) -> pywrapcp.DefaultRoutingSearchParameters:
     """OR-Tools' iterated local search: `search`'s first plan, then ruin, recreate, descend
-    and accept, until the time is up."""
+    and accept (`search.ruin`, else `_RUIN`), until the time is up; `mean_leg` in the
+    model's cost units."""
+    ruin = search.ruin or _RUIN
     params = _search_parameters(search, seconds_left, None)
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     params.use_iterated_local_search = True
@@ -863,10 +866,9 @@ class _Model:
         """Ruin and recreate from OR-Tools' own first plan for `_RUIN_SHARE` of the time left,
         then guided local search from its best plan until the deadline. None if no plan
         serving any visit came out (the first plan's heuristic ran out of time)."""
-        assert search.ruin is not None
         now = time.monotonic()
         until = now + _RUIN_SHARE * (deadline - now)
-        params = _ruin_parameters(search, search.ruin, until - now, self._mean_leg())
+        params = _ruin_parameters(search, until - now, self._mean_leg())
         found = self.routing.SolveWithIteratedLocalSearch(params)
         if found is None or not self._serves_any(found):
             return None
