@@ -808,6 +808,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the table and plot from the .csv"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in the .csv (same set, instance, solver and limit) and run "
+        "the rest: an interrupted run goes on where it stopped",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.suite = "quick"
@@ -820,18 +826,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"no VRPTW data in {args.data} (expected bks.csv and the set folders)")
     out_csv, out_png = args.out.with_suffix(".csv"), args.out.with_suffix(".png")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    shown = list(argv) if argv is not None else sys.argv[1:]
+    shown = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--resume"]
     command = shlex.join(["python", "-m", "benchmarks.vrptw", *shown])
     if args.report_only:
         report = Report(read_csv(out_csv))
         command = _previous_command(args.out) or command
     else:
         bks = read_bks(args.data / "bks.csv")
-        report = Report()
+        kept = read_csv(out_csv) if args.resume and out_csv.is_file() else []
+        done = {_run_key(r.set_name, r.instance, r.solver, r.time_limit) for r in kept}
+        report = Report(kept)
         for case in _cases(args):
             for path in instance_paths(args.data, case.set_name, case.pattern):
                 instance = read_instance(path, case.set_name)
                 for solver in args.solvers:
+                    key = _run_key(case.set_name, instance.name, solver, case.time_limit)
+                    if key in done:
+                        continue
                     result = run_one(instance, solver, case.time_limit, bks.get(instance.name))
                     report.results.append(result)
                     write_csv(report.results, out_csv)  # a long run keeps what it has
@@ -845,6 +856,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.write_text(markdown(report, command=command, environment=_environment()))
     plot(report, out_png)
     print(f"wrote {args.out}, {out_csv}, {out_png}")
+
+
+def _run_key(set_name: str, instance: str, solver: str, time_limit: float) -> tuple[object, ...]:
+    """What makes two runs the same run, for `--resume`."""
+    return (set_name, instance, solver, round(time_limit, 3))
 
 
 def _previous_command(path: Path) -> str | None:

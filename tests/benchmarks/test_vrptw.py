@@ -8,7 +8,9 @@ extra and run with `make test-slow`.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from benchmarks.vrptw import (
     Report,
     check_routes,
     integer_matrix,
+    main,
     read_instance,
     run_one,
     scale_for,
@@ -173,3 +176,46 @@ def test_peers_on_solomon_pass_the_checker(c101_25: Instance, solver: str) -> No
     result = run_one(c101_25, solver, 1.0, None)
     assert result.feasible, result.note
     assert result.vehicles >= 3
+
+
+def _write_solomon(instance: Instance, folder: Path) -> None:
+    """`instance` as a Solomon-format file in `folder/solomon/`, with a bks.csv beside it."""
+    (folder / "solomon").mkdir(parents=True)
+    rows = [
+        f"{k} {x:g} {y:g} {instance.demand[k]} {instance.ready[k]} {instance.due[k]} "
+        f"{instance.service[k]}"
+        for k, (x, y) in enumerate(instance.coords)
+    ]
+    text = [instance.name, "", "VEHICLE", "NUMBER CAPACITY"]
+    text += [f"{instance.num_vehicles} {instance.capacity}", "", "CUSTOMER"]
+    text += ["CUST NO. XCOORD. YCOORD. DEMAND READY TIME DUE DATE SERVICE TIME", "", *rows]
+    (folder / "solomon" / f"{instance.name}.txt").write_text("\n".join(text) + "\n")
+    bks = f"instance,vehicles,distance,source\n{instance.name},2,40,hand\n"
+    (folder / "bks.csv").write_text(bks)
+
+
+def _runs(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as f:
+        return {row["solver"]: row for row in csv.DictReader(f)}
+
+
+def test_resume_keeps_finished_runs_and_runs_the_rest(tiny: Instance, tmp_path: Path) -> None:
+    """`--resume` goes on from the .csv: a run already there is kept as it is, not run again."""
+    pytest.importorskip("vrplib")
+    pytest.importorskip("matplotlib")
+    _write_solomon(tiny, tmp_path / "data")
+    out = tmp_path / "results.md"
+    common = ["--sets", "solomon", "--time-limit", "1", "--data", str(tmp_path / "data")]
+    main([*common, "--solvers", "doorstep", "--out", str(out)])
+    first = _runs(out.with_suffix(".csv"))
+    assert list(first) == ["doorstep"]
+    assert float(first["doorstep"]["distance"]) == pytest.approx(40.0)
+
+    marked = out.with_suffix(".csv").read_text().replace(first["doorstep"]["seconds"], "0.01")
+    out.with_suffix(".csv").write_text(marked)
+    main([*common, "--solvers", "doorstep", "doorstep2", "--out", str(out), "--resume"])
+    second = _runs(out.with_suffix(".csv"))
+    assert list(second) == ["doorstep", "doorstep2"]
+    assert second["doorstep"]["seconds"] == "0.01"  # kept, not run again
+    assert float(second["doorstep2"]["distance"]) == pytest.approx(40.0)
+    assert "--resume" not in out.read_text()  # the table shows the command that makes it whole
