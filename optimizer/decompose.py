@@ -56,7 +56,10 @@ def sectors(
 ) -> list[Part]:
     """Cut the day's visits into `num_sectors` angular sectors of about the same number of
     visits around the teams' starts (their centre), and give each sector a share of the teams
-    in proportion to its visits, the teams starting nearest first.
+    in proportion to its visits, at least one, the teams starting nearest first.
+
+    Fewer sectors come back where there are fewer visits or teams than `num_sectors`, or
+    where a borrower's visits pull one sector's share into another.
 
     Made for a fleet that leaves from one place (a depot), whose routes are petals around
     it. All visits of one borrower go to one sector, so sectors planned at the same time
@@ -71,7 +74,7 @@ def sectors(
     offset = visit_xy[order] - start_xy.mean(axis=0)
     by_angle = order[np.argsort(np.arctan2(offset[:, 1], offset[:, 0]), kind="stable")]
     sector_of: dict[str, int] = {}
-    members: list[list[int]] = [[] for _ in range(min(num_sectors, len(order)))]
+    members: list[list[int]] = [[] for _ in range(min(num_sectors, len(order), len(start_xy)))]
     for g, group in enumerate(np.array_split(by_angle, len(members))):
         for i in group:
             k = sector_of.setdefault(problem.visits[int(i)].borrower_id, g)
@@ -83,13 +86,16 @@ def sectors(
 
 
 def _share_teams(start_xy: np.ndarray, centre: np.ndarray, sizes: Sequence[int]) -> list[list[int]]:
-    """Teams per group, in proportion to the groups' sizes (largest remainder), each team to
-    the nearest group with room left."""
+    """Teams per group, in proportion to the groups' sizes (largest remainder) but at least
+    one while there are teams enough, each team to the nearest group with room left."""
     num_teams = len(start_xy)
     exact = np.asarray(sizes, dtype=float) * num_teams / max(1, sum(sizes))
     quota = np.floor(exact).astype(int)
     for g in np.argsort(-(exact - quota), kind="stable")[: num_teams - int(quota.sum())]:
         quota[g] += 1
+    while num_teams >= len(sizes) and (quota == 0).any():
+        quota[int(np.argmax(quota))] -= 1  # a small group's one team, from the largest share
+        quota[int(np.argmin(quota))] += 1
     gap = np.hypot(*(start_xy[:, None, :] - centre[None, :, :]).transpose(2, 0, 1))
     teams: list[list[int]] = [[] for _ in sizes]
     placed = np.zeros(num_teams, dtype=bool)

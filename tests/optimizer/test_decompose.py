@@ -160,8 +160,31 @@ def test_sectors_cut_the_day_into_even_arcs_with_their_share_of_teams() -> None:
     assert sorted(len(p.visits) for p in parts) == [4, 4, 4]
     assert sorted(len(p.teams) for p in parts) == [2, 2, 3]
     for part in parts:
-        angles = np.sort(np.arctan2(*visit_xy[list(part.visits)].T[::-1]))
-        assert np.ptp(angles) < np.pi  # one arc, not scattered round the circle
+        # One arc: the ring lists visits in angle order, so a sector's visits run on.
+        assert any(set(part.visits) == {(k + j) % 12 for j in range(4)} for k in part.visits)
+
+
+def test_every_sector_gets_a_team() -> None:
+    """More sectors asked than teams: as many sectors as teams, one team each; a small
+    sector beside a large one still gets one."""
+    problem = Day(
+        [visit(f"V{k}", k) for k in range(12)], [agent(f"A{k}") for k in range(7)]
+    ).problem()
+    visit_xy, start_xy = ring(12)
+    parts = sectors(problem, range(12), visit_xy, start_xy, num_sectors=10)
+    assert len(parts) == 7
+    assert all(len(p.teams) == 1 for p in parts)
+    assert sorted(i for p in parts for i in p.visits) == list(range(12))
+    # Borrower B's visits pull most of the ring into one sector: sizes 10, 1 and 1, whose
+    # shares of three teams would be 2.5, 0.25 and 0.25.
+    pulled = {7, 11, 0, 1, 3, 4, 5}
+    problem = Day(
+        [visit(f"V{k}", k, borrower="B" if k in pulled else None) for k in range(12)],
+        [agent(f"A{k}") for k in range(3)],
+    ).problem()
+    uneven = sectors(problem, range(12), visit_xy, start_xy[:3], num_sectors=3)
+    assert sorted(len(p.visits) for p in uneven) == [1, 1, 10]
+    assert [len(p.teams) for p in uneven] == [1, 1, 1]
 
 
 def test_a_borrowers_visits_share_a_sector() -> None:
