@@ -109,14 +109,14 @@ def solve(
         return _plan(problem, screening, routes, unassigned, 0, started, status="nothing to route")
     num_workers = usable_workers(num_workers)
     size = len(screening.candidates)
-    if max_solutions is None and size >= _PARTS_FROM:
+    warm = bool(initial_routes)
+    in_sectors = not warm and _sector_day(problem, teams)
+    if max_solutions is None and size >= (_SECTORS_FROM if in_sectors else _PARTS_FROM):
         routes, objective, status = _solve_in_parts(
-            problem, screening, initial_routes, deadline, num_workers
+            problem, screening, initial_routes, deadline, num_workers, in_sectors=in_sectors
         )
     else:
-        searches = _searches_for(
-            size, initial_routes is not None, _depot_fleet(problem, screening.teams)
-        )
+        searches = _searches_for(size, warm, _depot_fleet(problem, teams))
         if max_solutions is not None:
             searches = searches[:1]  # deterministic: one search, in this process
         polish_from = None
@@ -188,7 +188,10 @@ def _search_whole(
 ) -> _Found | None:
     """One search of the whole day (also run in a worker process).
 
-    With `polish_from` (a `time.monotonic()` before the deadline) it stops then if its plan
+    A search with a `ruin`, on a day without a plan to start from or a solution limit, is
+    ruin and recreate to the deadline; should that find no plan in its time, the day is
+    constructed and searched instead. Otherwise guided local search from the first plan:
+    with `polish_from` (a `time.monotonic()` before the deadline) it stops then if its plan
     serves every visit it may: only travel is left to gain, which parts do faster. A day that
     cannot take every visit is searched whole to the end, since what to leave out is a choice
     across the whole day.
@@ -200,7 +203,9 @@ def _search_whole(
         if ruined is not None:
             solution, status = ruined
             return model.extract_routes(solution), solution.ObjectiveValue(), status, False
+        # OR-Tools' heuristic ran out of time inside it: no time for it again.
         log.info("ruin and recreate found no plan; searching from a constructed one")
+        search = replace(search, first_solution=_CONSTRUCT, ruin=None)
     first = model.first_plan(search, initial_routes, deadline)
     if first is None:
         return None
@@ -218,16 +223,18 @@ def _solve_in_parts(
     initial_routes: Mapping[str, Sequence[str]] | None,
     deadline: float,
     num_workers: int,
+    *,
+    in_sectors: bool,
 ) -> tuple[tuple[Route, ...], int, str]:
     """A large day: a first plan, then improved part by part (`optimizer.parts`).
 
-    A fleet of like teams from one place (a depot's vehicles) gets its first plan in sectors
-    (`_plan_sectors`); any other day, or a warm start, gets it from `optimizer.construct`,
-    whose regret insertion weighs every team for every appointment. (Measured on a generated
-    1,000-visit Andorra day of agents with their own starts, shifts, breaks and skills:
-    sectors kept 430 of 450 appointments at 10 s and 439 at 60 s against 445 constructed;
-    with every agent moved to one start, 431 against 437 at 30 s.)"""
-    if not initial_routes and _depot_fleet(problem, screening.teams):
+    With `in_sectors` (a depot fleet without a plan to start from, `_sector_day`) the first
+    plan comes from sectors (`_plan_sectors`); any other day, or a warm start, gets it from
+    `optimizer.construct`, whose regret insertion weighs every team for every appointment.
+    (Measured on a generated 1,000-visit Andorra day of agents with their own starts,
+    shifts, breaks and skills: sectors kept 430 of 450 appointments at 10 s and 439 at 60 s
+    against 445 constructed; with every agent moved to one start, 431 against 437 at 30 s.)"""
+    if in_sectors:
         start, timed, num_sectors = _plan_sectors(problem, screening, deadline, num_workers)
         return _improve_in_parts(
             problem,
@@ -254,24 +261,30 @@ def _plan_sectors(
     problem: Problem, screening: Screening, deadline: float, num_workers: int
 ) -> tuple[list[list[int]], dict[int, Route], int]:
     """A first plan for a large day: the visits cut into sectors of about `_SECTOR_SIZE`
-    (`optimizer.decompose.sectors`), each planned from scratch by ruin and recreate in its
-    share of `_SECTOR_SHARE` of the time, as many at once as there are workers.
+    (`optimizer.decompose.sectors`), each planned from scratch by ruin and recreate, as many
+    at once as there are workers, all within `_SECTOR_SHARE` of the time left.
+
+    A whole number of rounds of sectors per worker, but no sector under `_MIN_SECTOR`
+    visits or `_MIN_SECTOR_TEAMS` teams: many workers on a smaller day make fewer, larger
+    sectors rather than sectors without a team or too small to trade visits in.
 
     Returns the routes (problem visit indices per team), the timed route of every team that
     serves any, and the number of sectors. Visits no sector served are left for the parts.
     """
     teams = screening.teams
-    rounds = math.ceil(len(screening.candidates) / (_SECTOR_SIZE * num_workers))
+    size = len(screening.candidates)
+    wanted = math.ceil(size / (_SECTOR_SIZE * num_workers)) * num_workers
     visit_xy, start_xy = plane(problem, teams)
     parts = sectors(
         problem,
         sorted(screening.candidates),
         visit_xy,
         start_xy,
-        num_sectors=rounds * num_workers,
+        num_sectors=max(1, min(wanted, size // _MIN_SECTOR, len(teams) // _MIN_SECTOR_TEAMS)),
     )
-    left = deadline - time.monotonic()
-    seconds = _SECTOR_SHARE * left / rounds
+    now = time.monotonic()
+    sectors_end = now + _SECTOR_SHARE * (deadline - now)
+    seconds = (sectors_end - now) / math.ceil(len(parts) / num_workers)
     no_routes: list[list[int]] = [[] for _ in teams]
     routes: list[list[int]] = [[] for _ in teams]
     timed: dict[int, Route] = {}
@@ -280,7 +293,7 @@ def _plan_sectors(
     with workers(num_workers) as pool:
         jobs = [
             pool.submit(
-                _solve_sector, sub_problem(problem, teams, part, no_routes), seconds, deadline
+                _solve_sector, sub_problem(problem, teams, part, no_routes), seconds, sectors_end
             )
             for part in parts
         ]
@@ -461,13 +474,20 @@ _CONSTRUCT_SHARE = 0.5
 _HEURISTIC_SHARE = 0.4
 """At most this share of the time left goes to OR-Tools' first-solution heuristic."""
 _MIN_SEARCH_SECONDS = 0.05
-_PARTS_FROM = 300
-"""Visits from which a day is planned in sectors and improved in parts (`optimizer.parts`)
-rather than searched whole: OR-Tools' first plan and each descent of the whole day slow down
-with its size (Homberger 400 at 60 s: +10.4 % above PyVRP searched whole, +1.8 % in
-sectors)."""
+_SECTORS_FROM = 300
+"""Visits from which a depot fleet's day (`_sector_day`) is planned in sectors and improved
+in parts (`optimizer.parts`) rather than searched whole: OR-Tools' first plan and each
+descent of the whole day slow down with its size (Homberger 400 at 60 s: +10.4 % above
+PyVRP searched whole, +1.8 % in sectors)."""
+_PARTS_FROM = 400
+"""Visits from which any other day is constructed and improved in parts rather than
+searched whole."""
 _SECTOR_SIZE = 200
 """Visits a sector of a large day aims at (fewer where that evens out the workers' rounds)."""
+_MIN_SECTOR = 100
+"""Fewest visits in a sector, where there are too many workers for `_SECTOR_SIZE`."""
+_MIN_SECTOR_TEAMS = 2
+"""Fewest teams in a sector: a sector's routes trade visits between them."""
 _SECTOR_SHARE = 0.5
 """Share of a large day's time for planning its sectors; the parts improve the rest."""
 _LARGE = 400
@@ -487,7 +507,8 @@ class _Search:
     """OR-Tools local search operators (`use_<name>`) turned off."""
     ruin: _Ruin | None = None
     """Search by ruin and recreate (OR-Tools' iterated local search) from OR-Tools' own first
-    plan, where there is no plan to start from; `metaheuristic` then only polishes."""
+    plan, where there is no plan to start from and no solution limit (its search is random);
+    `metaheuristic` then only polishes."""
 
 
 @dataclass(frozen=True)
@@ -511,10 +532,13 @@ class _Ruin:
 
     def __post_init__(self) -> None:
         if self.max_string < 1 or self.mean_removed < 1:
-            msg = f"strings and removals must be at least 1 visit, got {self}"
+            msg = (
+                "strings and removals must be at least 1 visit, got "
+                f"max_string={self.max_string}, mean_removed={self.mean_removed}"
+            )
             raise ValueError(msg)
         if not 0 < self.cold <= self.hot:
-            msg = f"temperatures must satisfy 0 < cold <= hot, got {self}"
+            msg = f"temperatures must satisfy 0 < cold <= hot, got hot={self.hot}, cold={self.cold}"
             raise ValueError(msg)
 
 
@@ -527,15 +551,16 @@ recreate, stuck in one local optimum, does not; on Solomon the polish costs abou
 _PART_SEARCH = _Search(first_solution=_CONSTRUCT)
 """How each part of a large day is searched (see `optimizer.parts`)."""
 _LARGE_PARTS = Schedule(size=100, seconds_per_visit=0.004, min_seconds=0.2)
-"""Parts of a large day (from `_PARTS_FROM` visits): many short passes beat a few long ones
-(Homberger 1,000 at 60 s: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at 10 ms, +6.2 % at
-15 ms)."""
+"""Parts of a large day (from `_SECTORS_FROM` or `_PARTS_FROM` visits): many short passes
+beat a few long ones (Homberger 1,000 at 60 s: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at
+10 ms, +6.2 % at 15 ms)."""
 _SMALL_PARTS = Schedule(size=50, seconds_per_visit=0.01, min_seconds=0.2)
-"""Parts of a smaller day whose whole search serves every visit (Solomon at 10 s: +3.3 %
-above PyVRP against +4.2 % for the whole search alone)."""
+"""Parts of a smaller day searched by guided local search (a warm start) whose whole search
+serves every visit (Solomon at 10 s, before ruin and recreate: +3.3 % above PyVRP against
++4.2 % for the whole search alone)."""
 _WHOLE_SHARE = 0.3
-"""Share of the time the whole search of a smaller day gets before its plan, if it serves
-every visit, is polished in parts."""
+"""Share of the time a guided local search of a smaller day gets before its plan, if it
+serves every visit, is polished in parts."""
 
 
 def _searches_for(num_visits: int, warm: bool, depot_fleet: bool) -> tuple[_Search, ...]:
@@ -569,9 +594,20 @@ def _depot_fleet(problem: Problem, teams: Sequence[Team]) -> bool:
             team.breaks,
             team.skills,
             team.size,
+            team.max_visits,
+            team.max_working_time,
+            team.max_workload,
         )
 
     return all(place(team) == place(head) for team in teams)
+
+
+def _sector_day(problem: Problem, teams: Sequence[Team]) -> bool:
+    """Whether a large day may be planned in sectors (`_plan_sectors`): a depot fleet whose
+    visits any team may take, so that a sector's share of the teams can serve its visits."""
+    return _depot_fleet(problem, teams) and not any(
+        v.allowed_agents or v.preferred_agents for v in problem.visits
+    )
 
 
 def _search_parameters(
@@ -677,7 +713,8 @@ class _Model:
     def _mean_leg(self) -> float:
         """Mean finite travel between the model's points (s): the scale of a move's cost."""
         legs = np.concatenate([m[m < _FORBIDDEN].ravel() for m in self._travel.values()])
-        return float(legs.mean()) if legs.size else 1.0
+        # At least 1 s: OR-Tools refuses annealing temperatures of 0 (every visit at one door).
+        return max(float(legs.mean()), 1.0) if legs.size else 1.0
 
     def _finite_max_travel(self) -> int:
         finite = [int(m[m < _FORBIDDEN].max(initial=0)) for m in self._travel.values()]
@@ -865,7 +902,8 @@ class _Model:
     ) -> tuple[pywrapcp.Assignment, str] | None:
         """Ruin and recreate from OR-Tools' own first plan for `_RUIN_SHARE` of the time left,
         then guided local search from its best plan until the deadline. None if no plan
-        serving any visit came out (the first plan's heuristic ran out of time)."""
+        serving any visit came out (OR-Tools' first-plan heuristic ran out of time, or it
+        refused the parameters, which it reports on standard error)."""
         now = time.monotonic()
         until = now + _RUIN_SHARE * (deadline - now)
         params = _ruin_parameters(search, until - now, self._mean_leg())

@@ -3,39 +3,64 @@ sectors for a large day of a depot's fleet. Plans must pass the independent vali
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 import optimizer.solver
-from optimizer import Problem, VisitKind, solve
+from optimizer import Location, Plan, Problem, TravelMatrix, VisitKind, solve
+from optimizer.precheck import screen
 from optimizer.validate import validate
 from tests.optimizer.test_validate_solver import CASES
 from tests.optimizer.test_warm_start import busy_day
-from tests.optimizer.tiny import Day, agent, visit
+from tests.optimizer.tiny import SECONDS_PER_METRE, Day, agent, visit
+
+METRES_PER_DEGREE = 111_320.0
 
 
-def appointments_kept(problem: Problem, plan: optimizer.Plan) -> int:
+def appointments_kept(problem: Problem, plan: Plan) -> int:
+    """Appointments on the plan's routes."""
     kind = {v.id: v.kind for v in problem.visits}
     return sum(1 for r in plan.routes for s in r.stops if kind[s.visit_id] is VisitKind.APPOINTMENT)
 
 
-def depot_day(num_visits: int) -> Problem:
-    """Visits spread over 9 km, some with morning or afternoon appointments, for six like
-    agents who all leave from and return to 0."""
+def ring_day(num_visits: int) -> Problem:
+    """Visits evenly round a circle of 2 km about the depot, in angle order (V0 due east,
+    counter-clockwise), every fourth with a morning and every fourth with an afternoon
+    appointment, for six like agents who all leave from and return to the depot. Travel is
+    the straight line at the tiny days' speeds."""
+    angle = 2 * np.pi * np.arange(num_visits) / num_visits
+    east, north = 2000 * np.cos(angle), 2000 * np.sin(angle)
+    scale = np.cos(np.radians(60.0))
     visits = [
-        visit(
-            f"V{k}",
-            (k * 3700) % 9000,
-            minutes=20,
-            windows=[(9 * 60, 11 * 60)]
-            if k % 4 == 0
-            else [(13 * 60, 15 * 60)]
-            if k % 4 == 1
-            else [],
-            appointment=k % 4 < 2,
+        replace(
+            visit(
+                f"V{k}",
+                0,
+                minutes=20,
+                windows={0: [(9 * 60, 11 * 60)], 1: [(13 * 60, 15 * 60)]}.get(k % 4, []),
+                appointment=k % 4 < 2,
+            ),
+            location=Location(
+                lat=60.0 + north[k] / METRES_PER_DEGREE,
+                lon=20.0 + east[k] / (METRES_PER_DEGREE * scale),
+            ),
         )
         for k in range(num_visits)
     ]
-    return Day(visits, [agent(f"A{k}", 0) for k in range(6)]).problem()
+    agents = [agent(f"A{k}", 0) for k in range(6)]
+    xy = np.column_stack([np.append(east, [0.0, 0.0]), np.append(north, [0.0, 0.0])])
+    metres = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)).round()
+    # Every agent's start and end are the same point as agent A0's, at index n and n + 1.
+    points = np.r_[np.arange(num_visits), [num_visits, num_visits + 1] * len(agents)]
+    metres = metres[np.ix_(points, points)].astype(np.int64)
+    matrices = {
+        mode: TravelMatrix(metres * factor, metres.copy())
+        for mode, factor in SECONDS_PER_METRE.items()
+    }
+    return replace(Day(visits, agents).problem(), matrices=matrices)
 
 
 def test_a_day_without_a_plan_is_searched_by_ruin_and_recreate() -> None:
@@ -54,21 +79,47 @@ def test_a_day_without_a_plan_is_searched_by_ruin_and_recreate() -> None:
 def test_ruin_and_recreate_keeps_the_edge_cases_valid(case: str) -> None:
     """The edge cases the property tests once found, searched by ruin and recreate."""
     problem = CASES[case]
-    assert validate(problem, solve(problem, time_limit=1)) == []
+    plan = solve(problem, time_limit=1)
+    assert validate(problem, plan) == []
+    status = str(plan.stats["status"])
+    assert status == "nothing to route" or status.startswith("ruin and recreate"), status
 
 
-def test_a_large_day_of_a_depots_fleet_is_planned_in_sectors(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """From `_PARTS_FROM` visits, like agents leaving from one place get a first plan in
-    sectors, improved in parts; every visit that fits is served and the plan is valid."""
-    monkeypatch.setattr(optimizer.solver, "_PARTS_FROM", 10)
+@pytest.fixture
+def small_sectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sectors for days from 10 visits, of about 8 visits, at least 4 visits and 2 teams."""
+    monkeypatch.setattr(optimizer.solver, "_SECTORS_FROM", 10)
     monkeypatch.setattr(optimizer.solver, "_SECTOR_SIZE", 8)
-    problem = depot_day(24)
+    monkeypatch.setattr(optimizer.solver, "_MIN_SECTOR", 4)
+
+
+@pytest.mark.usefixtures("small_sectors")
+def test_a_large_day_of_a_depots_fleet_is_planned_in_sectors() -> None:
+    """From `_SECTORS_FROM` visits, like agents leaving from one place get a first plan in
+    sectors, improved in parts; every visit is served and the plan is valid."""
+    problem = ring_day(24)
     plan = solve(problem, time_limit=4)
     assert validate(problem, plan) == []
     assert "planned in 3 sectors" in str(plan.stats["status"])
     assert plan.num_assigned == 24
+
+
+@pytest.mark.usefixtures("small_sectors")
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_sectors_serve_every_visit_each_on_its_own_arc(num_workers: int) -> None:
+    """The sector stage alone serves all 24 visits round the ring, and each route keeps to
+    its sector's arc (8 neighbouring visits: at most 7 steps of 15 degrees apart). Two
+    workers would make 4 sectors of 6, but 6 agents make at most 3 of 2 agents each."""
+    problem = ring_day(24)
+    routes, timed, num_sectors = optimizer.solver._plan_sectors(
+        problem, screen(problem), time.monotonic() + 3, num_workers
+    )
+    assert num_sectors == 3
+    served = sorted(i for route in routes for i in route)
+    assert served == list(range(24))
+    assert set(timed) == {t for t, route in enumerate(routes) if route}
+    for route in filter(None, routes):
+        assert any(all((i - k) % 24 <= 7 for i in route) for k in route), route
 
 
 def test_a_large_day_of_agents_with_their_own_starts_is_constructed(
@@ -89,3 +140,12 @@ def test_ruin_settings_are_checked() -> None:
         optimizer.solver._Ruin(max_string=0)
     with pytest.raises(ValueError, match="cold <= hot"):
         optimizer.solver._Ruin(hot=0.001, cold=0.01)
+
+
+def test_an_empty_plan_to_start_from_is_no_warm_start() -> None:
+    """`initial_routes={}` (a re-plan of a day with nothing planned yet) is searched like a
+    day without one: ruin and recreate."""
+    problem = busy_day()
+    plan = solve(problem, time_limit=1, initial_routes={})
+    assert validate(problem, plan) == []
+    assert str(plan.stats["status"]).startswith("ruin and recreate")
