@@ -778,6 +778,7 @@ def _cases(args: argparse.Namespace) -> list[Case]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.vrptw",
+        allow_abbrev=False,  # the table records the command: options as the user spelled them
         description=(
             "Doorstep against PyVRP and VROOM on Solomon / Gehring-Homberger. Without --sets "
             "or --instances: a suite (--suite, default bench: two Solomon instances per class "
