@@ -110,13 +110,14 @@ def solve(
     num_workers = usable_workers(num_workers)
     size = len(screening.candidates)
     warm = bool(initial_routes)
-    in_sectors = not warm and _sector_day(problem, teams)
+    depot_fleet = _depot_fleet(problem, teams)
+    in_sectors = not warm and depot_fleet and _any_team_may_take_any_visit(problem)
     if max_solutions is None and size >= (_SECTORS_FROM if in_sectors else _PARTS_FROM):
         routes, objective, status = _solve_in_parts(
             problem, screening, initial_routes, deadline, num_workers, in_sectors=in_sectors
         )
     else:
-        searches = _searches_for(size, warm, _depot_fleet(problem, teams))
+        searches = _searches_for(size, warm, depot_fleet)
         if max_solutions is not None:
             searches = searches[:1]  # deterministic: one search, in this process
         polish_from = None
@@ -228,8 +229,8 @@ def _solve_in_parts(
 ) -> tuple[tuple[Route, ...], int, str]:
     """A large day: a first plan, then improved part by part (`optimizer.parts`).
 
-    With `in_sectors` (a depot fleet without a plan to start from, `_sector_day`) the first
-    plan comes from sectors (`_plan_sectors`); any other day, or a warm start, gets it from
+    With `in_sectors` (a depot fleet, no plan to start from, no visit naming its agents) the
+    first plan comes from sectors (`_plan_sectors`); any other day, or a warm start, gets it from
     `optimizer.construct`, whose regret insertion weighs every team for every appointment.
     (Measured on a generated 1,000-visit Andorra day of agents with their own starts,
     shifts, breaks and skills: sectors kept 430 of 450 appointments at 10 s and 439 at 60 s
@@ -313,10 +314,10 @@ def _solve_sector(problem: Problem, seconds: float, not_after: float) -> tuple[R
     screening = screen(problem)
     if not screening.candidates or not screening.teams:
         return ()
-    lci, pci = "LOCAL_CHEAPEST_INSERTION", "PARALLEL_CHEAPEST_INSERTION"
-    first = pci if _depot_fleet(problem, screening.teams) else lci
+    # Sectors are cut for depot fleets only: the depot fleet's first search.
+    search = _searches_for(len(screening.candidates), warm=False, depot_fleet=True)[0]
     model = _Model(problem, screening)
-    ruined = model.ruin_and_recreate(_Search(first_solution=first, ruin=_RUIN), deadline)
+    ruined = model.ruin_and_recreate(search, deadline)
     if ruined is None:
         log.warning("a sector of the day found no plan in its time; its visits go to the parts")
         return ()
@@ -475,8 +476,8 @@ _HEURISTIC_SHARE = 0.4
 """At most this share of the time left goes to OR-Tools' first-solution heuristic."""
 _MIN_SEARCH_SECONDS = 0.05
 _SECTORS_FROM = 300
-"""Visits from which a depot fleet's day (`_sector_day`) is planned in sectors and improved
-in parts (`optimizer.parts`) rather than searched whole: OR-Tools' first plan and each
+"""Visits from which a depot fleet's day (no visit naming its agents) is planned in sectors
+and improved in parts (`optimizer.parts`) rather than searched whole: OR-Tools' first plan and each
 descent of the whole day slow down with its size (Homberger 400 at 60 s: +10.4 % above
 PyVRP searched whole, +1.8 % in sectors)."""
 _PARTS_FROM = 400
@@ -602,12 +603,10 @@ def _depot_fleet(problem: Problem, teams: Sequence[Team]) -> bool:
     return all(place(team) == place(head) for team in teams)
 
 
-def _sector_day(problem: Problem, teams: Sequence[Team]) -> bool:
-    """Whether a large day may be planned in sectors (`_plan_sectors`): a depot fleet whose
-    visits any team may take, so that a sector's share of the teams can serve its visits."""
-    return _depot_fleet(problem, teams) and not any(
-        v.allowed_agents or v.preferred_agents for v in problem.visits
-    )
+def _any_team_may_take_any_visit(problem: Problem) -> bool:
+    """Whether no visit names its agents: with a depot fleet, a large day may then be planned
+    in sectors (`_plan_sectors`), since a sector's share of the teams can serve its visits."""
+    return not any(v.allowed_agents or v.preferred_agents for v in problem.visits)
 
 
 def _search_parameters(
