@@ -26,11 +26,11 @@ def appointments_kept(problem: Problem, plan: Plan) -> int:
     return sum(1 for r in plan.routes for s in r.stops if kind[s.visit_id] is VisitKind.APPOINTMENT)
 
 
-def ring_day(num_visits: int) -> Problem:
+def ring_day(num_visits: int, num_agents: int = 6) -> Problem:
     """Visits evenly round a circle of 2 km about the depot, in angle order (V0 due east,
     counter-clockwise), every fourth with a morning and every fourth with an afternoon
-    appointment, for six like agents who all leave from and return to the depot. Travel is
-    the straight line at the tiny days' speeds."""
+    appointment, for like agents (six unless told) who all leave from and return to the
+    depot. Travel is the straight line at the tiny days' speeds."""
     angle = 2 * np.pi * np.arange(num_visits) / num_visits
     east, north = 2000 * np.cos(angle), 2000 * np.sin(angle)
     scale = np.cos(np.radians(60.0))
@@ -50,7 +50,7 @@ def ring_day(num_visits: int) -> Problem:
         )
         for k in range(num_visits)
     ]
-    agents = [agent(f"A{k}", 0) for k in range(6)]
+    agents = [agent(f"A{k}", 0) for k in range(num_agents)]
     xy = np.column_stack([np.append(east, [0.0, 0.0]), np.append(north, [0.0, 0.0])])
     metres = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)).round()
     # Every agent's start and end are the same point as agent A0's, at index n and n + 1.
@@ -149,3 +149,49 @@ def test_an_empty_plan_to_start_from_is_no_warm_start() -> None:
     plan = solve(problem, time_limit=1, initial_routes={})
     assert validate(problem, plan) == []
     assert str(plan.stats["status"]).startswith("ruin and recreate")
+
+
+def spare_teams_left_out(problem: Problem) -> Problem:
+    """The problem `_without_spare_teams` would search instead of `problem`."""
+    fewer, _ = optimizer.solver._without_spare_teams(problem, screen(problem), time.monotonic() + 5)
+    return fewer
+
+
+def test_a_search_from_scratch_leaves_out_the_teams_it_cannot_need() -> None:
+    """Twelve visits for twenty like agents without fair shares: the construction uses two,
+    the search gets those and two spares, with every visit and the agents' own matrices."""
+    problem = replace(ring_day(12, num_agents=20), balance_work=False)
+    fewer = spare_teams_left_out(problem)
+    assert [a.id for a in fewer.agents] == ["A0", "A1", "A2", "A3"]
+    assert [v.id for v in fewer.visits] == [v.id for v in problem.visits]
+    index = {v.id: i for i, v in enumerate(problem.visits)}
+    for mode, matrix in fewer.matrices.items():
+        visits = [index[v.id] for v in fewer.visits]
+        assert np.array_equal(
+            matrix.durations[:12, :12], problem.matrices[mode].durations[np.ix_(visits, visits)]
+        )
+
+
+def test_the_teams_left_out_are_idle_in_the_plan() -> None:
+    """The plan still has a route for each of the twenty agents, most of them idle, and
+    serves every visit."""
+    problem = replace(ring_day(12, num_agents=20), balance_work=False)
+    plan = solve(problem, time_limit=2)
+    assert validate(problem, plan) == []
+    assert str(plan.stats["status"]).startswith("ruin and recreate")
+    assert sorted(r.team_id for r in plan.routes) == sorted(a.id for a in problem.agents)
+    assert plan.num_assigned == 12
+    assert sum(1 for r in plan.routes if r.stops) <= 4
+
+
+def test_every_team_stays_where_the_teams_are_needed_or_differ() -> None:
+    """Fair shares spread the work over every agent; a visit naming its agent, agents with
+    their own starts, and a day the construction cannot serve whole keep every team."""
+    lean = replace(ring_day(12, num_agents=20), balance_work=False)
+    named = replace(
+        lean, visits=(replace(lean.visits[0], preferred_agents=("A7",)), *lean.visits[1:])
+    )
+    crowded = replace(ring_day(200), balance_work=False)
+    differ = replace(busy_day(), balance_work=False)
+    for problem in (ring_day(12, num_agents=20), named, differ, crowded):
+        assert spare_teams_left_out(problem) is problem
