@@ -220,7 +220,8 @@ def _search_whole(
 def _ruin_and_recreate(
     problem: Problem, screening: Screening, search: _Search, deadline: float
 ) -> _Found | None:
-    """The whole day by ruin and recreate, without the teams it cannot need; those stay idle.
+    """The whole day by ruin and recreate, without the spare teams it is unlikely to need
+    (`_without_spare_teams`); those stay idle.
     None if it found no plan in time."""
     fewer, fewer_screening = _without_spare_teams(problem, screening, deadline)
     model = _Model(fewer, fewer_screening)
@@ -230,6 +231,9 @@ def _ruin_and_recreate(
     solution, status = ruined
     by_team = {route.team_id: route for route in model.extract_routes(solution)}
     routes = tuple(by_team.get(team.id) or idle_route(team) for team in screening.teams)
+    searched, total = len(fewer_screening.teams), len(screening.teams)
+    if searched < total:
+        status += f" ({searched} of {total} teams searched, the rest spare)"
     return routes, solution.ObjectiveValue(), status, False
 
 
@@ -341,9 +345,10 @@ def _solve_sector(problem: Problem, seconds: float, not_after: float) -> tuple[R
 def _without_spare_teams(
     problem: Problem, screening: Screening, deadline: float
 ) -> tuple[Problem, Screening]:
-    """The day with only the teams a search from scratch may need, where the teams are alike
-    and any of them may take any visit (a depot's fleet, without fair shares of work): those
-    a quick construction uses, and half as many again, at least `_SPARE_TEAMS` more.
+    """The day with only the teams a search from scratch is unlikely to need left out, where
+    the teams are interchangeable (a depot's fleet whose teams share their travel, any of
+    which may take any visit, without fair shares of work): kept are those a quick
+    construction uses, and half as many again, at least `_SPARE_TEAMS` more.
 
     OR-Tools' local search slows down with every team, busy or idle (Homberger's R2_10_1 with
     its 250 vehicles: 340 ms per improving move, with 60 vehicles 60 ms), while idle teams
@@ -351,12 +356,13 @@ def _without_spare_teams(
     11 ends in the same plan, the smaller in half the time (Homberger 1,000 at 60 s: +6.3 %
     above PyVRP before, +4.3 % after, sectors as they were). A day with fair shares of work
     keeps every team, since its objective spreads the visits over all of them; so does a day
-    the construction cannot serve whole, or that would keep every team anyway."""
+    the construction does not serve as fully as the borrowers' caps allow (it ran out of its
+    time), or that would keep every team anyway."""
     teams = screening.teams
     if (
-        problem.balance_work
-        or not _depot_fleet(problem, teams)
-        or not _any_team_may_take_any_visit(problem)
+        len(teams) <= _SPARE_TEAMS + 1
+        or problem.balance_work
+        or not _interchangeable(problem, teams)
     ):
         return problem, screening
     numbers = construct.instance_from(problem, screening)
@@ -364,12 +370,40 @@ def _without_spare_teams(
     first = construct.insert(numbers, None, deadline=budget)
     used = [t for t, route in enumerate(first) if route]
     keep = len(used) + max(_SPARE_TEAMS, math.ceil(len(used) / 2))
-    if sum(map(len, first)) < len(screening.candidates) or keep >= len(teams):
+    if sum(map(len, first)) < _most_served(problem, screening) or keep >= len(teams):
         return problem, screening
     idle = [t for t, route in enumerate(first) if not route]
     part = Part(tuple(sorted(used + idle[: keep - len(used)])), tuple(range(len(problem.visits))))
     fewer = sub_problem(problem, teams, part, [[] for _ in teams])
     return fewer, screen(fewer)
+
+
+def _interchangeable(problem: Problem, teams: Sequence[Team]) -> bool:
+    """Whether any team could take any other's place: alike (`_depot_fleet`), free to take
+    any visit, and with the same travel between its start or end and every visit, and from
+    its start to its end (one address can still snap to different roads)."""
+    if not _depot_fleet(problem, teams) or not _any_team_may_take_any_visit(problem):
+        return False
+    head, nv = teams[0], problem.num_visits
+    travel = problem.matrices[head.mode].durations
+    return all(
+        np.array_equal(travel[team.start_point, :nv], travel[head.start_point, :nv])
+        and np.array_equal(travel[:nv, team.end_point], travel[:nv, head.end_point])
+        and travel[team.start_point, team.end_point] == travel[head.start_point, head.end_point]
+        for team in teams[1:]
+    )
+
+
+def _most_served(problem: Problem, screening: Screening) -> int:
+    """The most candidate visits a plan can serve under the borrowers' caps."""
+    per_borrower: dict[str, int] = defaultdict(int)
+    for i in screening.candidates:
+        per_borrower[problem.visits[i].borrower_id] += 1
+    most = 0
+    for borrower_id, count in per_borrower.items():
+        rule = problem.borrower_rule(borrower_id)
+        most += count if rule is None else min(count, rule.max_visits)
+    return most
 
 
 def _insert_the_rest(

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import optimizer.solver
-from optimizer import Location, Plan, Problem, TravelMatrix, VisitKind, solve
-from optimizer.precheck import screen
+from optimizer import BorrowerRule, Location, Plan, Problem, TravelMatrix, VisitKind, solve
+from optimizer.precheck import Screening, screen
 from optimizer.validate import validate
 from tests.optimizer.test_validate_solver import CASES
 from tests.optimizer.test_warm_start import busy_day
@@ -151,47 +151,84 @@ def test_an_empty_plan_to_start_from_is_no_warm_start() -> None:
     assert str(plan.stats["status"]).startswith("ruin and recreate")
 
 
-def spare_teams_left_out(problem: Problem) -> Problem:
+def spare_teams_left_out(problem: Problem, seconds: float = 5) -> Problem:
     """The problem `_without_spare_teams` would search instead of `problem`."""
-    fewer, _ = optimizer.solver._without_spare_teams(problem, screen(problem), time.monotonic() + 5)
+    deadline = time.monotonic() + seconds
+    fewer, _ = optimizer.solver._without_spare_teams(problem, screen(problem), deadline)
     return fewer
 
 
-def test_a_search_from_scratch_leaves_out_the_teams_it_cannot_need() -> None:
-    """Twelve visits for twenty like agents without fair shares: the construction uses two,
-    the search gets those and two spares, with every visit and the agents' own matrices."""
-    problem = replace(ring_day(12, num_agents=20), balance_work=False)
+def lean_ring() -> Problem:
+    """Twelve visits round the ring for twenty like agents, without fair shares of work."""
+    return replace(ring_day(12, num_agents=20), balance_work=False)
+
+
+def test_a_search_from_scratch_leaves_out_the_teams_it_is_unlikely_to_need() -> None:
+    """The construction uses two agents: the search gets those and two spares, every visit,
+    and the travel of each of them (visits, then each agent's start and end)."""
+    problem = lean_ring()
     fewer = spare_teams_left_out(problem)
     assert [a.id for a in fewer.agents] == ["A0", "A1", "A2", "A3"]
     assert [v.id for v in fewer.visits] == [v.id for v in problem.visits]
-    index = {v.id: i for i, v in enumerate(problem.visits)}
+    points = [*range(12)] + [
+        p for k in range(4) for p in (problem.agent_start_point(k), problem.agent_end_point(k))
+    ]
     for mode, matrix in fewer.matrices.items():
-        visits = [index[v.id] for v in fewer.visits]
-        assert np.array_equal(
-            matrix.durations[:12, :12], problem.matrices[mode].durations[np.ix_(visits, visits)]
-        )
+        assert matrix.durations.shape == (20, 20)
+        whole = problem.matrices[mode]
+        assert np.array_equal(matrix.durations, whole.durations[np.ix_(points, points)])
+        assert np.array_equal(matrix.distances, whole.distances[np.ix_(points, points)])
 
 
-def test_the_teams_left_out_are_idle_in_the_plan() -> None:
-    """The plan still has a route for each of the twenty agents, most of them idle, and
-    serves every visit."""
-    problem = replace(ring_day(12, num_agents=20), balance_work=False)
+def test_the_teams_left_out_are_idle_in_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OR-Tools searches a model of four teams; the plan still has a route for each of the
+    twenty agents, the sixteen left out idle, and serves every visit."""
+    searched: list[int] = []
+    model = optimizer.solver._Model
+
+    def counting(problem: Problem, screening: Screening) -> object:
+        searched.append(len(screening.teams))
+        return model(problem, screening)
+
+    monkeypatch.setattr(optimizer.solver, "_Model", counting)
+    problem = lean_ring()
     plan = solve(problem, time_limit=2)
+    assert searched == [4]
     assert validate(problem, plan) == []
-    assert str(plan.stats["status"]).startswith("ruin and recreate")
+    assert "(4 of 20 teams searched" in str(plan.stats["status"])
     assert sorted(r.team_id for r in plan.routes) == sorted(a.id for a in problem.agents)
     assert plan.num_assigned == 12
-    assert sum(1 for r in plan.routes if r.stops) <= 4
+    left_out = {a.id for a in problem.agents} - {"A0", "A1", "A2", "A3"}
+    assert all(not r.stops for r in plan.routes if r.team_id in left_out)
+
+
+def test_borrowers_caps_do_not_keep_every_team() -> None:
+    """Three visits to one borrower who may have one: a plan can serve ten of the twelve,
+    which the construction does, so the spare teams are still left out."""
+    lean = lean_ring()
+    shared = tuple(
+        replace(v, borrower_id="B-shared") if k < 3 else v for k, v in enumerate(lean.visits)
+    )
+    problem = replace(lean, visits=shared, borrowers=(BorrowerRule("B-shared", 1),))
+    assert len(spare_teams_left_out(problem).agents) < 20
 
 
 def test_every_team_stays_where_the_teams_are_needed_or_differ() -> None:
     """Fair shares spread the work over every agent; a visit naming its agent, agents with
-    their own starts, and a day the construction cannot serve whole keep every team."""
-    lean = replace(ring_day(12, num_agents=20), balance_work=False)
+    their own starts, one agent whose start snaps to other roads, a construction out of time
+    before it served every visit, and a day whose construction needs nearly every team keep
+    every team."""
+    lean = lean_ring()
     named = replace(
         lean, visits=(replace(lean.visits[0], preferred_agents=("A7",)), *lean.visits[1:])
     )
+    snapped = replace(lean, matrices=dict(lean.matrices))
+    for mode, matrix in lean.matrices.items():
+        durations = matrix.durations.copy()
+        durations[lean.agent_start_point(19), :12] += 60
+        snapped.matrices[mode] = TravelMatrix(durations, matrix.distances)
     crowded = replace(ring_day(200), balance_work=False)
     differ = replace(busy_day(), balance_work=False)
-    for problem in (ring_day(12, num_agents=20), named, differ, crowded):
+    for problem in (ring_day(12, num_agents=20), named, differ, snapped, crowded):
         assert spare_teams_left_out(problem) is problem
+    assert spare_teams_left_out(lean, seconds=-1) is lean
