@@ -77,6 +77,12 @@ class Instance:
     def num_visits(self) -> int:
         return len(self.service)
 
+    @property
+    def most_served(self) -> int:
+        """The most visits any plan can serve under the borrowers' caps."""
+        per_group = np.bincount(self.group, minlength=len(self.group_cap))
+        return int(np.minimum(per_group, self.group_cap).sum())
+
 
 def instance_from(
     problem: Problem,

@@ -370,7 +370,7 @@ def _without_spare_teams(
     first = construct.insert(numbers, None, deadline=budget)
     used = [t for t, route in enumerate(first) if route]
     keep = len(used) + max(_SPARE_TEAMS, math.ceil(len(used) / 2))
-    if sum(map(len, first)) < _most_served(problem, screening) or keep >= len(teams):
+    if sum(map(len, first)) < numbers.most_served or keep >= len(teams):
         return problem, screening
     idle = [t for t, route in enumerate(first) if not route]
     part = Part(tuple(sorted(used + idle[: keep - len(used)])), tuple(range(len(problem.visits))))
@@ -392,18 +392,6 @@ def _interchangeable(problem: Problem, teams: Sequence[Team]) -> bool:
         and travel[team.start_point, team.end_point] == travel[head.start_point, head.end_point]
         for team in teams[1:]
     )
-
-
-def _most_served(problem: Problem, screening: Screening) -> int:
-    """The most candidate visits a plan can serve under the borrowers' caps."""
-    per_borrower: dict[str, int] = defaultdict(int)
-    for i in screening.candidates:
-        per_borrower[problem.visits[i].borrower_id] += 1
-    most = 0
-    for borrower_id, count in per_borrower.items():
-        rule = problem.borrower_rule(borrower_id)
-        most += count if rule is None else min(count, rule.max_visits)
-    return most
 
 
 def _insert_the_rest(
@@ -696,7 +684,8 @@ def _depot_fleet(problem: Problem, teams: Sequence[Team]) -> bool:
 
 def _any_team_may_take_any_visit(problem: Problem) -> bool:
     """Whether no visit names its agents: with a depot fleet, a large day may then be planned
-    in sectors (`_plan_sectors`), since a sector's share of the teams can serve its visits."""
+    in sectors (`_plan_sectors`), since a sector's share of the teams can serve its visits,
+    and a search may leave spare teams out (`_without_spare_teams`)."""
     return not any(v.allowed_agents or v.preferred_agents for v in problem.visits)
 
 
