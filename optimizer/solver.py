@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_heuristic_parameters_pb2
@@ -263,8 +264,9 @@ def _solve_in_parts(
             timed,
             deadline,
             num_workers,
-            _LARGE_PARTS,
+            _SECTOR_PARTS,
             f"planned in {num_sectors} sectors",
+            ruin=True,
         )
     numbers = construct.instance_from(problem, screening)
     given = _given_nodes(problem, screening, initial_routes) if initial_routes else None
@@ -425,9 +427,12 @@ def _improve_in_parts(
     num_workers: int,
     schedule: Schedule,
     before: str,
+    *,
+    ruin: bool = False,
 ) -> tuple[tuple[Route, ...], int, str]:
     """Improve a plan (visit indices per team; `timed`: the timed routes where known, by
-    team) part by part until the deadline, and time whatever no part brought back."""
+    team) part by part until the deadline, each part by ruin and recreate if `ruin`, and time
+    whatever no part brought back."""
     teams = screening.teams
     with workers(num_workers) as pool:
         progress = improve_in_parts(
@@ -438,7 +443,7 @@ def _improve_in_parts(
             deadline=deadline,
             workers=pool,
             num_workers=num_workers,
-            solve_part=_solve_part,
+            solve_part=partial(_solve_part, ruin=ruin),
             schedule=schedule,
         )
     untimed = [t for t, r in enumerate(progress.routes) if r and t not in progress.timed]
@@ -466,9 +471,15 @@ def _improve_in_parts(
 
 
 def _solve_part(
-    problem: Problem, initial: Mapping[str, Sequence[str]], seconds: float, not_after: float
+    problem: Problem,
+    initial: Mapping[str, Sequence[str]],
+    seconds: float,
+    not_after: float,
+    *,
+    ruin: bool = False,
 ) -> tuple[Route, ...]:
-    """Re-plan one part of a large day from its current routes (runs in a worker process)."""
+    """Re-plan one part of a large day from its current routes (runs in a worker process):
+    by guided local search, or with `ruin` by ruin and recreate (`_SECTOR_PARTS`)."""
     started = time.monotonic()
     deadline = max(min(started + seconds, not_after), started + _MIN_SEARCH_SECONDS)
     screening = screen(problem)
@@ -478,7 +489,11 @@ def _solve_part(
     first = model.first_plan(_PART_SEARCH, initial, deadline)
     if first is None:
         return ()  # no routes back: the part keeps the ones it has
-    solution, _ = model.search(first, _PART_SEARCH, deadline, None)
+    if ruin:
+        ruined = model.ruin_and_recreate(replace(_PART_SEARCH, ruin=_RUIN), deadline, start=first)
+        solution = first if ruined is None else ruined[0]
+    else:
+        solution, _ = model.search(first, _PART_SEARCH, deadline, None)
     return model.extract_routes(solution)
 
 
@@ -538,6 +553,10 @@ def _build_nodes(problem: Problem, screening: Screening) -> _Nodes:
 
 _CONSTRUCT = "construct"
 """First plan from `optimizer.construct` instead of an OR-Tools heuristic."""
+_FOLLOW = "EVALUATOR_STRATEGY"
+"""OR-Tools' first-solution strategy that extends each route by the cheapest next visit by
+an evaluator of ours, which names the next visit of a given plan: so ruin and recreate can
+start from a plan, which OR-Tools 9.15 has no other way to do."""
 _TIME_MARGIN = 0.02
 """Share of the time limit kept back for reading the plan out and for clock granularity."""
 _CONSTRUCT_SHARE = 0.5
@@ -634,6 +653,11 @@ _LARGE_PARTS = Schedule(size=100, seconds_per_visit=0.004, min_seconds=0.2)
 """Parts of a large day (from `_SECTORS_FROM` or `_PARTS_FROM` visits): many short passes
 beat a few long ones (Homberger 1,000 at 60 s: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at
 10 ms, +6.2 % at 15 ms)."""
+_SECTOR_PARTS = Schedule(size=200, seconds_per_visit=0.01, min_seconds=1.0, min_routes=3)
+"""Parts of a day planned in sectors, each searched by ruin and recreate from its routes: a
+complete plan, so ruin and recreate's first descent is short (from a plan that leaves many
+visits out, it ran past its time: 3.6 s of 0.5 s on a 100-visit part of a generated Andorra
+day), and it needs longer parts than guided local search."""
 _SMALL_PARTS = Schedule(size=50, seconds_per_visit=0.01, min_seconds=0.2)
 """Parts of a smaller day searched by guided local search (a warm start) whose whole search
 serves every visit (Solomon at 10 s, before ruin and recreate: +3.3 % above PyVRP against
@@ -788,6 +812,11 @@ class _Model:
         self._add_counts()
         self._add_visit_rules()
         self._add_borrower_caps()
+        # Ruin and recreate from a given plan (`ruin_and_recreate`'s `start`) follows it with
+        # `_FOLLOW`, whose evaluator OR-Tools takes only before the model is closed.
+        self._hint: dict[int, int] = {}
+        self._follow_hint = self._hinted_next_first
+        self.routing.SetFirstSolutionEvaluator(self._follow_hint)
 
     def _mean_leg(self) -> float:
         """Mean finite travel between the model's points (s): the scale of a move's cost."""
@@ -977,20 +1006,36 @@ class _Model:
         return constructed if constructed is not None else found
 
     def ruin_and_recreate(
-        self, search: _Search, deadline: float
+        self, search: _Search, deadline: float, start: pywrapcp.Assignment | None = None
     ) -> tuple[pywrapcp.Assignment, str] | None:
-        """Ruin and recreate from OR-Tools' own first plan for `_RUIN_SHARE` of the time left,
-        then guided local search from its best plan until the deadline. None if no plan
-        serving any visit came out (OR-Tools' first-plan heuristic ran out of time, or it
-        refused the parameters, which it reports on standard error)."""
+        """Ruin and recreate for `_RUIN_SHARE` of the time left, from `start` if given, else
+        from OR-Tools' own first plan; then guided local search from its best plan until the
+        deadline. None if no plan serving any visit came out (OR-Tools' first-plan heuristic
+        ran out of time, or it refused the parameters, which it reports on standard error)."""
         now = time.monotonic()
         until = now + _RUIN_SHARE * (deadline - now)
+        if start is not None:
+            routing = self.routing
+            self._hint = {
+                index: start.Value(routing.NextVar(index))
+                for index in range(routing.Size())
+                if start.Value(routing.NextVar(index)) != index
+            }
+            search = replace(search, first_solution=_FOLLOW)
         params = _ruin_parameters(search, until - now, self._mean_leg())
         found = self.routing.SolveWithIteratedLocalSearch(params)
+        if start is not None and (found is None or found.ObjectiveValue() > start.ObjectiveValue()):
+            # Following the plan failed (it cannot, for a plan OR-Tools restored): keep it.
+            log.warning("ruin and recreate did not start from the plan given; keeping that plan")
+            found = start
         if found is None or not self._serves_any(found):
             return None
         solution, status = self.search(found, replace(search, ruin=None), deadline, None)
         return solution, f"ruin and recreate, then {status}"
+
+    def _hinted_next_first(self, index: int, next_index: int) -> int:
+        """`_FOLLOW`'s evaluator: the hinted next visit is the cheapest, any other costs 1."""
+        return 0 if self._hint.get(index) == next_index else 1
 
     def serves_all(self, solution: pywrapcp.Assignment) -> bool:
         """Whether every candidate visit is on a route (an unserved one is its own next)."""

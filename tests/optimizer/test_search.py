@@ -11,6 +11,7 @@ import pytest
 
 import optimizer.solver
 from optimizer import BorrowerRule, Location, Plan, Problem, TravelMatrix, VisitKind, solve
+from optimizer.parts import Schedule
 from optimizer.precheck import Screening, screen
 from optimizer.validate import validate
 from tests.optimizer.test_validate_solver import CASES
@@ -232,3 +233,80 @@ def test_every_team_stays_where_the_teams_are_needed_or_differ() -> None:
     for problem in (ring_day(12, num_agents=20), named, differ, snapped, crowded):
         assert spare_teams_left_out(problem) is problem
     assert spare_teams_left_out(lean, seconds=-1) is lean
+
+
+def zigzag(problem: Problem, num_agents: int) -> dict[str, list[str]]:
+    """A poor plan of a ring day to start from: the visits shared out in turn, so each route
+    crosses the ring back and forth."""
+    return {f"A{k}": [v.id for v in problem.visits[k::num_agents]] for k in range(num_agents)}
+
+
+def test_ruin_and_recreate_follows_the_plan_it_is_given() -> None:
+    """OR-Tools' first plan when ruin and recreate starts from a plan is that plan, next for
+    next (it builds the routes by our evaluator, which prefers the plan's next visit)."""
+    problem = replace(ring_day(24, num_agents=4), balance_work=False)
+    screening = screen(problem)
+    model = optimizer.solver._Model(problem, screening)
+    start = model.first_plan(
+        optimizer.solver._PART_SEARCH, zigzag(problem, 3), time.monotonic() + 5
+    )
+    assert start is not None
+    routing = model.routing
+    given = {i: start.Value(routing.NextVar(i)) for i in range(routing.Size())}
+    model._hint = {i: j for i, j in given.items() if j != i}
+    follow = replace(optimizer.solver._PART_SEARCH, first_solution=optimizer.solver._FOLLOW)
+    followed = routing.SolveWithParameters(optimizer.solver._search_parameters(follow, 5, 1))
+    assert followed is not None
+    assert {i: followed.Value(routing.NextVar(i)) for i in range(routing.Size())} == given
+    assert followed.ObjectiveValue() == start.ObjectiveValue()
+
+
+def test_ruin_and_recreate_from_a_plan_improves_it() -> None:
+    """From the zigzag plan, ruin and recreate ends with less travel and every visit still
+    served; it never ends worse than the plan it started from."""
+    problem = replace(ring_day(24, num_agents=4), balance_work=False)
+    model = optimizer.solver._Model(problem, screen(problem))
+    start = model.first_plan(
+        optimizer.solver._PART_SEARCH, zigzag(problem, 3), time.monotonic() + 5
+    )
+    assert start is not None and model.serves_all(start)
+    found = model.ruin_and_recreate(
+        optimizer.solver._PART_SEARCH, time.monotonic() + 1, start=start
+    )
+    assert found is not None
+    solution, status = found
+    assert status.startswith("ruin and recreate")
+    assert model.serves_all(solution)
+    assert solution.ObjectiveValue() < start.ObjectiveValue()
+
+
+@pytest.mark.usefixtures("small_sectors")
+def test_the_parts_of_a_day_planned_in_sectors_are_searched_by_ruin_and_recreate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the sectors, each part is searched by ruin and recreate from its routes; the
+    plan serves every visit and is valid. A constructed large day keeps guided local search
+    in its parts."""
+    monkeypatch.setattr(
+        optimizer.solver, "_SECTOR_PARTS", Schedule(size=8, min_seconds=0.1, min_routes=2)
+    )
+    starts: list[bool] = []
+    ruin_and_recreate = optimizer.solver._Model.ruin_and_recreate
+
+    def spy(self: object, search: object, deadline: float, start: object = None) -> object:
+        starts.append(start is not None)
+        return ruin_and_recreate(self, search, deadline, start)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimizer.solver._Model, "ruin_and_recreate", spy)
+    problem = ring_day(24)
+    plan = solve(problem, time_limit=4)
+    assert validate(problem, plan) == []
+    assert "planned in 3 sectors" in str(plan.stats["status"])
+    assert plan.num_assigned == 24
+    assert starts.count(False) == 3  # the sectors, from scratch
+    assert starts.count(True) >= 3  # at least a pass of parts, from their routes
+    starts.clear()
+    monkeypatch.setattr(optimizer.solver, "_PARTS_FROM", 5)
+    constructed = busy_day()
+    assert validate(constructed, solve(constructed, time_limit=3)) == []
+    assert starts == []
