@@ -479,7 +479,9 @@ def _solve_part(
     ruin: bool = False,
 ) -> tuple[Route, ...]:
     """Re-plan one part of a large day from its current routes (runs in a worker process):
-    by guided local search, or with `ruin` by ruin and recreate (`_SECTOR_PARTS`)."""
+    by guided local search, or with `ruin` by ruin and recreate (`_SECTOR_PARTS`) where the
+    part's first plan serves every visit in it (from one that leaves visits out, ruin and
+    recreate's first descent runs past the time limit)."""
     started = time.monotonic()
     deadline = max(min(started + seconds, not_after), started + _MIN_SEARCH_SECONDS)
     screening = screen(problem)
@@ -489,7 +491,7 @@ def _solve_part(
     first = model.first_plan(_PART_SEARCH, initial, deadline)
     if first is None:
         return ()  # no routes back: the part keeps the ones it has
-    if ruin:
+    if ruin and model.serves_all(first):
         ruined = model.ruin_and_recreate(replace(_PART_SEARCH, ruin=_RUIN), deadline, start=first)
         solution = first if ruined is None else ruined[0]
     else:
@@ -650,14 +652,15 @@ recreate, stuck in one local optimum, does not; on Solomon the polish costs abou
 _PART_SEARCH = _Search(first_solution=_CONSTRUCT)
 """How each part of a large day is searched (see `optimizer.parts`)."""
 _LARGE_PARTS = Schedule(size=100, seconds_per_visit=0.004, min_seconds=0.2)
-"""Parts of a large day (from `_SECTORS_FROM` or `_PARTS_FROM` visits): many short passes
-beat a few long ones (Homberger 1,000 at 60 s: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at
+"""Parts of a large day not planned in sectors (from `_PARTS_FROM` visits), searched by
+guided local search: many short passes beat a few long ones (measured on Homberger 1,000 at
+60 s when its sector days had these parts too: +4.0 % above PyVRP at 3 ms a visit, +5.8 % at
 10 ms, +6.2 % at 15 ms)."""
 _SECTOR_PARTS = Schedule(size=200, seconds_per_visit=0.01, min_seconds=1.0, min_routes=3)
-"""Parts of a day planned in sectors, each searched by ruin and recreate from its routes: a
-complete plan, so ruin and recreate's first descent is short (from a plan that leaves many
-visits out, it ran past its time: 3.6 s of 0.5 s on a 100-visit part of a generated Andorra
-day), and it needs longer parts than guided local search."""
+"""Parts of a day planned in sectors, each searched by ruin and recreate from its routes if
+they serve every visit in the part (else by guided local search: from a plan that leaves many
+visits out, ruin and recreate's first descent ran 3.6 s of a 0.5 s budget on a 100-visit part
+of a generated Andorra day). Ruin and recreate needs longer parts than guided local search."""
 _SMALL_PARTS = Schedule(size=50, seconds_per_visit=0.01, min_seconds=0.2)
 """Parts of a smaller day searched by guided local search (a warm start) whose whole search
 serves every visit (Solomon at 10 s, before ruin and recreate: +3.3 % above PyVRP against

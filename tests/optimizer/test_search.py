@@ -310,3 +310,27 @@ def test_the_parts_of_a_day_planned_in_sectors_are_searched_by_ruin_and_recreate
     constructed = busy_day()
     assert validate(constructed, solve(constructed, time_limit=3)) == []
     assert starts == []
+
+
+def test_a_part_that_leaves_visits_out_is_not_searched_by_ruin_and_recreate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ruin and recreate's first descent is not bound by the time limit, so a part gets it
+    only where its first plan serves every visit; one agent cannot serve forty visits of
+    twenty minutes, so that part gets guided local search, and its routes are still valid."""
+    starts: list[bool] = []
+    ruin_and_recreate = optimizer.solver._Model.ruin_and_recreate
+
+    def spy(self: object, search: object, deadline: float, start: object = None) -> object:
+        starts.append(start is not None)
+        return ruin_and_recreate(self, search, deadline, start)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimizer.solver._Model, "ruin_and_recreate", spy)
+    for problem, expected in ((ring_day(12, num_agents=4), [True]), (ring_day(40, 1), [])):
+        lean = replace(problem, balance_work=False)
+        initial = {"A0": [lean.visits[0].id]}
+        deadline = time.monotonic() + 1
+        routes = optimizer.solver._solve_part(lean, initial, 1.0, deadline, ruin=True)
+        assert starts == expected
+        assert len(routes) == len(lean.agents)
+        starts.clear()
