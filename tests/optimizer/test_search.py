@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from ortools.constraint_solver import pywrapcp
+from ortools.util import optional_boolean_pb2
 
 import optimizer.solver
 from optimizer import BorrowerRule, Location, Plan, Problem, TravelMatrix, VisitKind, solve
@@ -330,7 +332,70 @@ def test_a_part_that_leaves_visits_out_is_not_searched_by_ruin_and_recreate(
         lean = replace(problem, balance_work=False)
         initial = {"A0": [lean.visits[0].id]}
         deadline = time.monotonic() + 1
-        routes = optimizer.solver._solve_part(lean, initial, 1.0, deadline, ruin=True)
+        routes = optimizer.solver._solve_part(
+            lean, initial, 1.0, deadline, search=optimizer.solver._RUIN_PART_SEARCH
+        )
         assert starts == expected
         assert len(routes) == len(lean.agents)
         starts.clear()
+
+
+@pytest.mark.parametrize(
+    ("search", "bandit", "insertion"),
+    [
+        ("_RUIN_PART_SEARCH", False, False),
+        ("_LARGE_PART_SEARCH", True, False),
+        ("_PART_SEARCH", False, True),
+    ],
+)
+def test_a_part_is_searched_with_the_operators_its_search_names(
+    monkeypatch: pytest.MonkeyPatch, search: str, bandit: bool, insertion: bool
+) -> None:
+    """OR-Tools fixes its local search operators when the model closes, and reading the part's
+    plan would close it with its defaults: the model is closed first with the search's own
+    parameters. Ruin and recreate and a large day's parts turn the insertion operators off,
+    a large day's parts let the multi-armed bandit order the operators, and a smaller day's
+    polish keeps OR-Tools' defaults."""
+    closed: list[object] = []
+    close = pywrapcp.RoutingModel.CloseModelWithParameters
+
+    def spy(self: pywrapcp.RoutingModel, params: object) -> None:
+        closed.append(params)
+        close(self, params)
+
+    monkeypatch.setattr(pywrapcp.RoutingModel, "CloseModelWithParameters", spy)
+    problem = replace(ring_day(12, num_agents=4), balance_work=False)
+    initial = {"A0": [v.id for v in problem.visits]}
+    deadline = time.monotonic() + 1
+    chosen = getattr(optimizer.solver, search)
+    routes = optimizer.solver._solve_part(problem, initial, 0.5, deadline, search=chosen)
+    assert sum(len(r.stops) for r in routes) == 12
+    assert closed, "the model was closed by reading the plan, with OR-Tools' defaults"
+    params = closed[0]
+    assert params.use_multi_armed_bandit_concatenate_operators is bandit  # type: ignore[attr-defined]
+    operators = params.local_search_operators  # type: ignore[attr-defined]
+    off = optional_boolean_pb2.BOOL_FALSE
+    for name in optimizer.solver._INSERTION_LNS:
+        assert (getattr(operators, f"use_{name}") != off) is insertion, name
+
+
+@pytest.mark.usefixtures("small_sectors")
+def test_each_kind_of_large_day_gets_its_own_part_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts of a day planned in sectors are searched by ruin and recreate, those of a
+    constructed large day by guided local search with the bandit (`_LARGE_PART_SEARCH`)."""
+    searches: list[object] = []
+    solve_part = optimizer.solver._solve_part
+
+    def spy(*args: object, search: object = None) -> object:
+        searches.append(search)
+        return solve_part(*args, search=search)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimizer.solver, "_solve_part", spy)
+    solve(ring_day(24), time_limit=3)
+    assert optimizer.solver._RUIN_PART_SEARCH in searches
+    assert optimizer.solver._LARGE_PART_SEARCH not in searches
+    searches.clear()
+    monkeypatch.setattr(optimizer.solver, "_PARTS_FROM", 5)
+    solve(busy_day(), time_limit=3)
+    assert optimizer.solver._LARGE_PART_SEARCH in searches
+    assert optimizer.solver._RUIN_PART_SEARCH not in searches
