@@ -282,9 +282,23 @@ def test_ruin_and_recreate_from_a_plan_improves_it() -> None:
     assert solution.ObjectiveValue() < start.ObjectiveValue()
 
 
+@pytest.fixture
+def ruin_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each ruin and recreate run from here on: whether it started from a given plan."""
+    starts: list[bool] = []
+    ruin_and_recreate = optimizer.solver._Model.ruin_and_recreate
+
+    def spy(self: object, search: object, deadline: float, start: object = None) -> object:
+        starts.append(start is not None)
+        return ruin_and_recreate(self, search, deadline, start)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimizer.solver._Model, "ruin_and_recreate", spy)
+    return starts
+
+
 @pytest.mark.usefixtures("small_sectors")
 def test_the_parts_of_a_day_planned_in_sectors_are_searched_by_ruin_and_recreate(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, ruin_starts: list[bool]
 ) -> None:
     """After the sectors, each part is searched by ruin and recreate from its routes; the
     plan serves every visit and is valid. A constructed large day keeps guided local search
@@ -292,42 +306,26 @@ def test_the_parts_of_a_day_planned_in_sectors_are_searched_by_ruin_and_recreate
     monkeypatch.setattr(
         optimizer.solver, "_SECTOR_PARTS", Schedule(size=8, min_seconds=0.1, min_routes=2)
     )
-    starts: list[bool] = []
-    ruin_and_recreate = optimizer.solver._Model.ruin_and_recreate
-
-    def spy(self: object, search: object, deadline: float, start: object = None) -> object:
-        starts.append(start is not None)
-        return ruin_and_recreate(self, search, deadline, start)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(optimizer.solver._Model, "ruin_and_recreate", spy)
     problem = ring_day(24)
     plan = solve(problem, time_limit=4)
     assert validate(problem, plan) == []
     assert "planned in 3 sectors" in str(plan.stats["status"])
     assert plan.num_assigned == 24
-    assert starts.count(False) == 3  # the sectors, from scratch
-    assert starts.count(True) >= 3  # at least a pass of parts, from their routes
-    starts.clear()
+    assert ruin_starts.count(False) == 3  # the sectors, from scratch
+    assert ruin_starts.count(True) >= 3  # at least a pass of parts, from their routes
+    ruin_starts.clear()
     monkeypatch.setattr(optimizer.solver, "_PARTS_FROM", 5)
     constructed = busy_day()
     assert validate(constructed, solve(constructed, time_limit=3)) == []
-    assert starts == []
+    assert ruin_starts == []
 
 
 def test_a_part_that_leaves_visits_out_is_not_searched_by_ruin_and_recreate(
-    monkeypatch: pytest.MonkeyPatch,
+    ruin_starts: list[bool],
 ) -> None:
     """Ruin and recreate's first descent is not bound by the time limit, so a part gets it
     only where its first plan serves every visit; one agent cannot serve forty visits of
-    twenty minutes, so that part gets guided local search, and its routes are still valid."""
-    starts: list[bool] = []
-    ruin_and_recreate = optimizer.solver._Model.ruin_and_recreate
-
-    def spy(self: object, search: object, deadline: float, start: object = None) -> object:
-        starts.append(start is not None)
-        return ruin_and_recreate(self, search, deadline, start)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(optimizer.solver._Model, "ruin_and_recreate", spy)
+    twenty minutes, so that part gets guided local search, and still a route back."""
     for problem, expected in ((ring_day(12, num_agents=4), [True]), (ring_day(40, 1), [])):
         lean = replace(problem, balance_work=False)
         initial = {"A0": [lean.visits[0].id]}
@@ -335,9 +333,9 @@ def test_a_part_that_leaves_visits_out_is_not_searched_by_ruin_and_recreate(
         routes = optimizer.solver._solve_part(
             lean, initial, 1.0, deadline, search=optimizer.solver._RUIN_PART_SEARCH
         )
-        assert starts == expected
+        assert ruin_starts == expected
         assert len(routes) == len(lean.agents)
-        starts.clear()
+        ruin_starts.clear()
 
 
 @pytest.mark.parametrize(
