@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_heuristic_parameters_pb2
@@ -451,7 +451,7 @@ def _improve_in_parts(
             deadline=deadline,
             workers=pool,
             num_workers=num_workers,
-            solve_part=partial(_solve_part, search=search or _PART_SEARCH),
+            solve_part=partial(_solve_part, search=search),
             schedule=schedule,
         )
     untimed = [t for t, r in enumerate(progress.routes) if r and t not in progress.timed]
@@ -844,9 +844,11 @@ class _Model:
         # Ruin and recreate from a given plan (`ruin_and_recreate`'s `start`) follows it with
         # `_FOLLOW`, whose evaluator OR-Tools takes only before the model is closed.
         self._hint: dict[int, int] = {}
+        # Kept on the model: OR-Tools holds the evaluator for as long as the model lives.
         self._follow_hint = self._hinted_next_first
         self.routing.SetFirstSolutionEvaluator(self._follow_hint)
 
+    @cached_property
     def _mean_leg(self) -> float:
         """Mean finite travel between the model's points (s): the scale of a move's cost."""
         legs = np.concatenate([m[m < _FORBIDDEN].ravel() for m in self._travel.values()])
@@ -1039,7 +1041,7 @@ class _Model:
         search operators when the model closes, and reading a plan closes it with its
         defaults (a later search's operators, and its multi-armed bandit, are then ignored)."""
         params = (
-            _ruin_parameters(search, 1.0, self._mean_leg())
+            _ruin_parameters(search, 1.0, self._mean_leg)
             if search.ruin is not None
             else _search_parameters(search, 1.0, None)
         )
@@ -1056,13 +1058,10 @@ class _Model:
         until = now + _RUIN_SHARE * (deadline - now)
         if start is not None:
             routing = self.routing
-            self._hint = {
-                index: start.Value(routing.NextVar(index))
-                for index in range(routing.Size())
-                if start.Value(routing.NextVar(index)) != index
-            }
+            nexts = {index: start.Value(routing.NextVar(index)) for index in range(routing.Size())}
+            self._hint = {index: nxt for index, nxt in nexts.items() if nxt != index}
             search = replace(search, first_solution=_FOLLOW)
-        params = _ruin_parameters(search, until - now, self._mean_leg())
+        params = _ruin_parameters(search, until - now, self._mean_leg)
         found = self.routing.SolveWithIteratedLocalSearch(params)
         if start is not None and (found is None or found.ObjectiveValue() > start.ObjectiveValue()):
             # Following the plan failed (it cannot, for a plan OR-Tools restored): keep it.
