@@ -90,10 +90,12 @@ def test_ruin_and_recreate_keeps_the_edge_cases_valid(case: str) -> None:
 
 @pytest.fixture
 def small_sectors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sectors for days from 10 visits, of about 8 visits, at least 4 visits and 2 teams."""
+    """Sectors for days from 10 visits, of about 8 visits, at least 4 visits and 2 teams,
+    for up to 0.2 s a visit (a few visits would otherwise leave them no time to start)."""
     monkeypatch.setattr(optimizer.solver, "_SECTORS_FROM", 10)
     monkeypatch.setattr(optimizer.solver, "_SECTOR_SIZE", 8)
     monkeypatch.setattr(optimizer.solver, "_MIN_SECTOR", 4)
+    monkeypatch.setattr(optimizer.solver, "_SECTOR_SECONDS_PER_VISIT", 0.2)
 
 
 @pytest.mark.usefixtures("small_sectors")
@@ -123,6 +125,35 @@ def test_sectors_serve_every_visit_each_on_its_own_arc(num_workers: int) -> None
     assert set(timed) == {t for t, route in enumerate(routes) if route}
     for route in filter(None, routes):
         assert any(all((i - k) % 24 <= 7 for i in route) for k in route), route
+
+
+@pytest.mark.usefixtures("small_sectors")
+@pytest.mark.parametrize(
+    ("seconds_per_visit", "expected"),
+    [(0.02, 24 * 0.02), (1.0, 0.7 * 10)],
+    ids=["a few ms a visit", "at most a share of the time"],
+)
+def test_sectors_take_their_time_per_visit_up_to_a_share_of_the_limit(
+    monkeypatch: pytest.MonkeyPatch, seconds_per_visit: float, expected: float
+) -> None:
+    """The sectors end after `_SECTOR_SECONDS_PER_VISIT` a visit of the day, or at
+    `_SECTOR_SHARE` (0.7) of the time left if that comes first."""
+    monkeypatch.setattr(optimizer.solver, "_SECTOR_SECONDS_PER_VISIT", seconds_per_visit)
+    ends: list[float] = []
+    solve_sector = optimizer.solver._solve_sector
+
+    def spy(problem: Problem, seconds: float, not_after: float) -> object:
+        ends.append(not_after)
+        return solve_sector(problem, seconds, not_after)
+
+    monkeypatch.setattr(optimizer.solver, "_solve_sector", spy)
+    problem = ring_day(24)
+    screening = screen(problem)
+    started = time.monotonic()
+    optimizer.solver._plan_sectors(problem, screening, started + 10, 1)
+    assert len(ends) == 3
+    assert len(set(ends)) == 1
+    assert expected <= ends[0] - started <= expected + 0.2
 
 
 def test_a_large_day_of_agents_with_their_own_starts_is_constructed(
