@@ -23,6 +23,9 @@ from optimizer.precheck import Screening
 
 log = logging.getLogger(__name__)
 
+_EPSILON = 1e-9
+"""Seconds of rounding a pass's shares may add up to beyond the time left."""
+
 SolvePart = Callable[[Problem, Mapping[str, Sequence[str]], float, float], tuple[Route, ...]]
 """(part problem, its current routes by team id, seconds, monotonic deadline) -> its routes."""
 
@@ -92,14 +95,18 @@ def improve_in_parts(
             min_routes=schedule.min_routes,
         )
         total = max(1, sum(len(p.visits) for p in parts))
+        room = left * num_workers
         jobs = []
         for part in parts:
-            # The pass fits in the time left: parts share it by size, over the workers.
+            # The pass fits in the time left: parts share it by size, over the workers; where
+            # their shares are too short, fewer parts get `min_seconds` each (the others wait
+            # for the next pass) rather than none and the time left unused.
             fit = left * num_workers * len(part.visits) / total
-            if fit < schedule.min_seconds and not first:
-                continue
             want = max(schedule.min_seconds, schedule.seconds_per_visit * len(part.visits))
-            seconds = min(want, fit)
+            seconds = min(want, fit) if first else max(min(want, fit), schedule.min_seconds)
+            if seconds > room + _EPSILON and not first:
+                continue
+            room -= seconds
             sub = sub_problem(problem, teams, part, progress.routes)
             initial = {
                 teams[t].id: [problem.visits[i].id for i in progress.routes[t]] for t in part.teams

@@ -1,0 +1,46 @@
+"""How `optimizer.parts` shares a large day's time out between its parts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import optimizer.solver
+from optimizer import Problem
+from optimizer.parallel import workers
+from optimizer.parts import Schedule, improve_in_parts
+from optimizer.plan import Route
+from optimizer.precheck import screen
+from tests.optimizer.test_search import ring_day
+
+
+def test_a_pass_too_short_for_every_part_still_uses_its_time() -> None:
+    """Three parts of 8 visits, half a second each: after the first pass about 1.2 s is
+    left, too little to give every part its half second. Fewer parts get it, where once the
+    pass solved none and the time went unused."""
+    problem = ring_day(24)
+    screening = screen(problem)
+    start = [list(range(k, k + 4)) for k in range(0, 24, 4)]
+    asked: list[float] = []
+
+    def solve_part(
+        part: Problem, initial: Mapping[str, Sequence[str]], seconds: float, not_after: float
+    ) -> tuple[Route, ...]:
+        asked.append(seconds)
+        return optimizer.solver._solve_part(part, initial, seconds, not_after)
+
+    with workers(1) as pool:  # one worker runs in this process: the spy sees every part
+        progress = improve_in_parts(
+            problem,
+            screening,
+            start,
+            deadline=time.monotonic() + 3 * 0.5 + 1.2,
+            workers=pool,
+            num_workers=1,
+            solve_part=solve_part,
+            schedule=Schedule(size=8, seconds_per_visit=0.5 / 8, min_seconds=0.5, min_routes=2),
+        )
+    assert asked[:3] == [0.5, 0.5, 0.5]  # the first pass: each part its want
+    assert len(asked) > 3, asked  # a later pass used what was left
+    assert all(seconds >= 0.5 for seconds in asked)
+    assert sorted(i for route in progress.routes for i in route) == list(range(24))
