@@ -266,7 +266,11 @@ def _simulate(problem: Problem, team: Team, order: list[int]) -> Route | None:
         t = team.shift.start
         return Route(team.id, team.agent_ids, team.mode.value, t, t, (), (), 0, 0)
     matrix = problem.matrices[team.mode]
-    pending = sorted(range(len(team.breaks)), key=lambda b: team.breaks[b].window.start)
+    # In the order their windows open, the earlier closing first: the solver's and retime's rule.
+    pending = sorted(
+        range(len(team.breaks)),
+        key=lambda b: (team.breaks[b].window.start, team.breaks[b].window.end),
+    )
     taken: dict[int, BreakTaken] = {}
     stops: list[Stop] = []
     t = departure = team.shift.start
