@@ -103,9 +103,11 @@ def improve_in_parts(
             # for the next pass) rather than none and the time left unused.
             fit = left * num_workers * len(part.visits) / total
             want = max(schedule.min_seconds, schedule.seconds_per_visit * len(part.visits))
-            seconds = min(want, fit) if first else max(min(want, fit), schedule.min_seconds)
-            if seconds > room + _EPSILON and not first:
-                continue
+            seconds = min(want, fit)
+            if not first:
+                seconds = max(seconds, schedule.min_seconds)
+                if seconds > room + _EPSILON:
+                    continue
             room -= seconds
             sub = sub_problem(problem, teams, part, progress.routes)
             initial = {
