@@ -1118,7 +1118,10 @@ class _Model:
         params.lns_time_limit.FromMilliseconds(int(1000 * max(0.1, min(2.0, 0.2 * left))))
         solution = self.routing.SolveFromAssignmentWithParameters(first, params)
         if solution is None:
-            log.warning("the search from the first plan ended with %s", self.routing.status())
+            log.warning(
+                "the search from the first plan ended without a plan (%s); the first plan stands",
+                _status_name(self.routing.status()),
+            )
             return first, "first plan only"
         return solution, _status_name(self.routing.status())
 
