@@ -95,13 +95,14 @@ def improve_in_parts(
             min_routes=schedule.min_routes,
         )
         total = max(1, sum(len(p.visits) for p in parts))
-        room = left * num_workers
+        capacity = left * num_workers  # worker-seconds this pass may hand out
+        room = capacity
         jobs = []
         for part in parts:
             # The pass fits in the time left: parts share it by size, over the workers; where
             # their shares are too short, fewer parts get `min_seconds` each (the others wait
             # for the next pass) rather than none and the time left unused.
-            fit = left * num_workers * len(part.visits) / total
+            fit = capacity * len(part.visits) / total
             want = max(schedule.min_seconds, schedule.seconds_per_visit * len(part.visits))
             seconds = min(want, fit)
             if not first:
