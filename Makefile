@@ -57,7 +57,7 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check optimizer geo doorstep webui tests benchmarks
-	$(BIN)/mypy optimizer geo doorstep webui
+	$(BIN)/mypy optimizer geo doorstep webui tests benchmarks
 
 # Everything, in under an hour on 2 cores: VRPTW against the peers (bench suite), matrices,
 # planning end to end. bench-quick: the same in a few minutes, writing nothing in the repository.

@@ -130,6 +130,7 @@ def client(
     n = 0
     while time.monotonic() < until:
         n += 1
+        calls: list[tuple[str, str, str, str, dict[str, str] | None]]
         if k % 4 == 0:
             calls = [
                 ("GET plan", dispatcher, "GET", f"/api/v1/regions/{REGION}/days/{DAY}/plan", None),

@@ -39,7 +39,7 @@ def test_partition_covers_every_route_and_visit_once() -> None:
     problem = line_day()
     teams = screen(problem).teams
     index = {t.id: k for k, t in enumerate(teams)}
-    routes = [[] for _ in teams]
+    routes: list[list[int]] = [[] for _ in teams]
     routes[index["A"]] = [0, 1, 2]
     routes[index["C"]] = [3, 4, 5]
     routes[index["D"]] = [7, 8]
@@ -74,7 +74,7 @@ def test_unserved_visits_of_one_borrower_join_one_part() -> None:
     problem = line_day()
     teams = screen(problem).teams
     index = {t.id: k for k, t in enumerate(teams)}
-    routes = [[] for _ in teams]
+    routes: list[list[int]] = [[] for _ in teams]
     routes[index["A"]] = [0, 1, 2]
     routes[index["E"]] = [10, 11]
     visit_xy, start_xy = plane(problem, teams)
@@ -123,7 +123,7 @@ def test_sub_problem_keeps_crews_whole_and_caps_what_others_use() -> None:
     problem = line_day()
     teams = screen(problem).teams
     index = {t.id: k for k, t in enumerate(teams)}
-    routes = [[] for _ in teams]
+    routes: list[list[int]] = [[] for _ in teams]
     routes[index["A"]] = [0, 1, 2, 3]  # A serves B's visit V3
     routes[index["C"]] = [4, 5]
     part = Part((index["C"],), (4, 5, 9))
@@ -131,7 +131,8 @@ def test_sub_problem_keeps_crews_whole_and_caps_what_others_use() -> None:
     assert [v.id for v in sub.visits] == ["V4", "V5", "V9"]
     assert [a.id for a in sub.agents] == ["C1", "C2"]
     assert [c.id for c in sub.crews] == ["C"]
-    assert sub.borrower_rule("B") is not None and sub.borrower_rule("B").max_visits == 0
+    rule = sub.borrower_rule("B")
+    assert rule is not None and rule.max_visits == 0
     original = problem.matrices[next(iter(problem.matrices))].durations
     cut = sub.matrices[next(iter(sub.matrices))].durations
     c1 = problem.agents.index(next(a for a in problem.agents if a.id == "C1"))

@@ -254,13 +254,14 @@ def test_every_team_stays_where_the_teams_are_needed_or_differ() -> None:
     every team."""
     lean = lean_ring()
     named = replace(
-        lean, visits=(replace(lean.visits[0], preferred_agents=("A7",)), *lean.visits[1:])
+        lean, visits=(replace(lean.visits[0], preferred_agents=frozenset({"A7"})), *lean.visits[1:])
     )
-    snapped = replace(lean, matrices=dict(lean.matrices))
+    moved = {}
     for mode, matrix in lean.matrices.items():
         durations = matrix.durations.copy()
         durations[lean.agent_start_point(19), :12] += 60
-        snapped.matrices[mode] = TravelMatrix(durations, matrix.distances)
+        moved[mode] = TravelMatrix(durations, matrix.distances)
+    snapped = replace(lean, matrices=moved)
     crowded = replace(ring_day(200), balance_work=False)
     differ = replace(busy_day(), balance_work=False)
     for problem in (ring_day(12, num_agents=20), named, differ, snapped, crowded):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from optimizer.model import Problem, VisitKind
 from optimizer.plan import Plan
@@ -12,7 +13,7 @@ from optimizer.validate import validate
 from tests.optimizer.tiny import Day, H, agent, visit, window
 
 
-def day(**agent_options: object) -> Problem:
+def day(**agent_options: Any) -> Problem:
     """Agent a at x=0, 08:00-17:00; appointment v1 at 1000 m, 09:00-09:30, 30 min; the new
     visit n at 500 m, 30 min."""
     return Day(

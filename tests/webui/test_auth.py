@@ -185,9 +185,9 @@ def test_language_from_browser_then_user_choice(app: Flask, engine: Engine) -> N
     page = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "登录" in page.text and 'lang="zh-CN"' in page.text
     sign_in(client, "disp")
-    page = client.get("/dispatch", headers={"Accept-Language": "zh-CN"}).text
-    assert "调度" in page
-    response = client.post("/language", data={"locale": "en", "csrf_token": csrf_from(page)})
+    dispatch = client.get("/dispatch", headers={"Accept-Language": "zh-CN"}).text
+    assert "调度" in dispatch
+    response = client.post("/language", data={"locale": "en", "csrf_token": csrf_from(dispatch)})
     assert response.status_code == 302
     assert "Dispatch" in client.get("/dispatch", headers={"Accept-Language": "zh-CN"}).text
     with session_scope(engine) as session:

@@ -189,4 +189,4 @@ def current_plan_ids(engine: Engine) -> dict[str, int]:
         rows = session.execute(
             select(m.Plan.region_id, m.Plan.id).where(m.Plan.day == DAY, m.Plan.status == "current")
         ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)

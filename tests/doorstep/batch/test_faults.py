@@ -40,7 +40,7 @@ def test_a_worker_killed_mid_solve_has_its_region_run_elsewhere(
     is planned, once."""
     add_region(sqlite_engine, "north", borrowers=["B1", "B2", "B3"])
     if retried_by == "driver":
-        scheduler = client.cluster.scheduler  # type: ignore[union-attr]
+        scheduler = client.cluster.scheduler
         monkeypatch.setattr(scheduler, "allowed_failures", 0)  # KilledWorker at once
     pids = client.run(os.getpid)
     killed: dict[str, int] = {}

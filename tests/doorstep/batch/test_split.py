@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from doorstep.batch.split import num_parts, split_day
@@ -116,7 +117,7 @@ def test_stitch_orders_routes_by_team_and_unassigned_by_visit() -> None:
     visit order, adds objectives and keeps the slowest part's solve time."""
     day_input = two_towns(visits_per_town=4)
     n = len(day_input.visits) + 2 * len(day_input.agents)
-    matrix = TravelMatrix(durations=[[0] * n] * n, distances=[[0] * n] * n)
+    matrix = TravelMatrix(np.zeros((n, n), dtype=np.int64), np.zeros((n, n), dtype=np.int64))
     problem = Problem(
         visits=day_input.visits,
         agents=day_input.agents,

@@ -50,7 +50,7 @@ def test_accounts_and_tokens(site: Engine) -> None:
             ({"role": "boss"}, "unknown role"),
         ):
             with pytest.raises(AccountError, match=words.replace("(", r"\(").replace(")", r"\)")):
-                create_user(session, "new", PASSWORD, actor="test", **kwargs)  # type: ignore[arg-type]
+                create_user(session, "new", PASSWORD, actor="test", **kwargs)
         with pytest.raises(AccountError, match="at least 10 characters"):
             create_user(session, "new", "short", role="admin", actor="test")
         with pytest.raises(AccountError, match="exists already"):
