@@ -1118,11 +1118,16 @@ class _Model:
         params.lns_time_limit.FromMilliseconds(int(1000 * max(0.1, min(2.0, 0.2 * left))))
         solution = self.routing.SolveFromAssignmentWithParameters(first, params)
         if solution is None:
+            # OR-Tools could not take the plan back in before its time ran out. Callers hand
+            # in their best plan so far (a constructed one, ruin and recreate's, or a part's
+            # current routes), which then stands as it is.
+            status = _status_name(self.routing.status())
             log.warning(
-                "the search from the first plan ended without a plan (%s); the first plan stands",
-                _status_name(self.routing.status()),
+                "the search ended (%s) before it could start from the plan it was given; "
+                "that plan stands unimproved",
+                status,
             )
-            return first, "first plan only"
+            return first, f"the plan given stands ({status})"
         return solution, _status_name(self.routing.status())
 
     def _restore(self, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
