@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +54,9 @@ class Progress:
     passes: int = 0
     parts: int = 0
     kept: int = 0
+    costs: list[int] = field(default_factory=list)
+    """The day's cost (`optimizer.costs.Costs`) at the start and after each pass: how fast
+    the parts converge, which decides how to share a large day's time out."""
 
 
 def improve_in_parts(
@@ -77,6 +80,7 @@ def improve_in_parts(
     visit_xy, start_xy = plane(problem, teams)
     rng = np.random.default_rng(0)
     candidates = set(screening.candidates)
+    progress.costs.append(costs.total(progress.routes))
     while True:
         left = deadline - time.monotonic()
         first = progress.passes == 0
@@ -119,10 +123,17 @@ def improve_in_parts(
             _apply(problem, screening, costs, progress, part, future.result())
         progress.passes += 1
         progress.parts += len(jobs)
+        progress.costs.append(costs.total(progress.routes))
+        log.debug("pass %d: %d parts, cost %d", progress.passes, len(jobs), progress.costs[-1])
         if not jobs:
             break
     log.info(
-        "%d passes, %d parts solved, %d improved", progress.passes, progress.parts, progress.kept
+        "%d passes, %d parts solved, %d improved; cost %d at the start, %d at the end",
+        progress.passes,
+        progress.parts,
+        progress.kept,
+        progress.costs[0],
+        progress.costs[-1],
     )
     return progress
 
