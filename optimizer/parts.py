@@ -56,7 +56,7 @@ class Progress:
     kept: int = 0
     costs: list[int] = field(default_factory=list)
     """The day's cost (`optimizer.costs.Costs`) at the start and after each pass: how fast
-    the parts converge, which decides how to share a large day's time out."""
+    the parts converge, the measure for tuning how a large day's time is shared out."""
 
 
 def improve_in_parts(

@@ -1118,9 +1118,9 @@ class _Model:
         params.lns_time_limit.FromMilliseconds(int(1000 * max(0.1, min(2.0, 0.2 * left))))
         solution = self.routing.SolveFromAssignmentWithParameters(first, params)
         if solution is None:
-            # OR-Tools could not take the plan back in before its time ran out. Callers hand
-            # in their best plan so far (a constructed one, ruin and recreate's, or a part's
-            # current routes), which then stands as it is.
+            # OR-Tools ended without a solution, in practice out of time while taking the plan
+            # back in. Callers hand in their best plan so far (a constructed one, ruin and
+            # recreate's, or a part's current routes), which then stands as it is.
             status = _status_name(self.routing.status())
             log.warning(
                 "the search ended (%s) before it could start from the plan it was given; "
