@@ -238,6 +238,22 @@ def _ruin_and_recreate(
     return routes, solution.ObjectiveValue(), status, False
 
 
+@dataclass(frozen=True)
+class _Sectors:
+    """A large day's first plan from its sectors (`_plan_sectors`)."""
+
+    routes: list[list[int]]
+    """Problem visit indices per team."""
+    timed: dict[int, Route]
+    """The timed route of every team that serves any."""
+    count: int
+    start: str
+    """The OR-Tools first-solution strategy the sectors started from."""
+    probe: Mapping[str, int | None] | None
+    """The first sector's objective from each start, where the start was chosen by it
+    (None: that start found no plan)."""
+
+
 def _solve_in_parts(
     problem: Problem,
     screening: Screening,
@@ -256,16 +272,16 @@ def _solve_in_parts(
     shifts, breaks and skills: sectors kept 430 of 450 appointments at 10 s and 439 at 60 s
     against 445 constructed; with every agent moved to one start, 431 against 437 at 30 s.)"""
     if in_sectors:
-        start, timed, num_sectors = _plan_sectors(problem, screening, deadline, num_workers)
+        planned = _plan_sectors(problem, screening, deadline, num_workers)
         return _improve_in_parts(
             problem,
             screening,
-            start,
-            timed,
+            planned.routes,
+            planned.timed,
             deadline,
             num_workers,
             _SECTOR_PARTS,
-            f"planned in {num_sectors} sectors",
+            f"planned in {planned.count} sectors from {_words(planned.start)}",
             search=_RUIN_PART_SEARCH,
         )
     numbers = construct.instance_from(problem, screening)
@@ -289,7 +305,7 @@ def _solve_in_parts(
 
 def _plan_sectors(
     problem: Problem, screening: Screening, deadline: float, num_workers: int
-) -> tuple[list[list[int]], dict[int, Route], int]:
+) -> _Sectors:
     """A first plan for a large day: the visits cut into sectors of about `_SECTOR_SIZE`
     (`optimizer.decompose.sectors`), each planned from scratch by ruin and recreate, as many
     at once as there are workers, for `_SECTOR_SECONDS_PER_VISIT` a visit, at most
@@ -299,8 +315,9 @@ def _plan_sectors(
     visits or `_MIN_SECTOR_TEAMS` teams: many workers on a smaller day make fewer, larger
     sectors rather than sectors without a team or too small to trade visits in.
 
-    Returns the routes (problem visit indices per team), the timed route of every team that
-    serves any, and the number of sectors. Visits no sector served are left for the parts.
+    Where there is time for it (`_probes`), one round more plans the first sector from both
+    starts (`_SECTOR_STARTS`), and the rest from the one whose plan of it cost less.
+    Visits no sector served are left for the parts.
     """
     teams = screening.teams
     size = len(screening.candidates)
@@ -314,45 +331,76 @@ def _plan_sectors(
         num_sectors=max(1, min(wanted, size // _MIN_SECTOR, len(teams) // _MIN_SECTOR_TEAMS)),
     )
     now = time.monotonic()
-    sectors_end = now + min(
-        _SECTOR_SHARE * (deadline - now), _SECTOR_SECONDS_PER_VISIT * size / num_workers
-    )
-    seconds = (sectors_end - now) / math.ceil(len(parts) / num_workers)
+    most = _SECTOR_SHARE * (deadline - now)
+    window = min(most, _SECTOR_SECONDS_PER_VISIT * size / num_workers)
+    rounds = math.ceil(len(parts) / num_workers)
+    probe = _probes(parts, window / rounds, most / (rounds + 1))
+    if probe:
+        window = min(window * (rounds + 1) / rounds, most)
+        rounds += 1
+    sectors_end = now + window
+    seconds = window / rounds
     no_routes: list[list[int]] = [[] for _ in teams]
-    routes: list[list[int]] = [[] for _ in teams]
+    subs = [sub_problem(problem, teams, part, no_routes) for part in parts]
+    start, cost = _SECTOR_STARTS[0], None
+    planned: list[tuple[Route, ...]] = []
+    with workers(num_workers) as pool:
+        if probe:
+            tries = [
+                (name, pool.submit(_solve_sector, subs[0], name, seconds, sectors_end))
+                for name in _SECTOR_STARTS
+            ]
+            found = [(name, *job.result()) for name, job in tries]
+            cost = {name: objective for name, _, objective in found}
+            start, routes, _ = min(
+                found, key=lambda f: (f[2] is None, f[2] or 0, _SECTOR_STARTS.index(f[0]))
+            )
+            planned.append(routes)
+            log.info("the sectors start from %s (first sector: %s)", start, cost)
+        jobs = [
+            pool.submit(_solve_sector, sub, start, seconds, sectors_end)
+            for sub in subs[len(planned) :]
+        ]
+        planned += [job.result()[0] for job in jobs]
+    routes_out: list[list[int]] = [[] for _ in teams]
     timed: dict[int, Route] = {}
     index = {v.id: i for i, v in enumerate(problem.visits)}
     team_of = {team.id: t for t, team in enumerate(teams)}
-    with workers(num_workers) as pool:
-        jobs = [
-            pool.submit(
-                _solve_sector, sub_problem(problem, teams, part, no_routes), seconds, sectors_end
-            )
-            for part in parts
-        ]
-        for job in jobs:
-            for route in job.result():
-                if route.stops:
-                    t = team_of[route.team_id]
-                    routes[t] = [index[stop.visit_id] for stop in route.stops]
-                    timed[t] = route
-    return routes, timed, len(parts)
+    for sector in planned:
+        for route in sector:
+            if route.stops:
+                t = team_of[route.team_id]
+                routes_out[t] = [index[stop.visit_id] for stop in route.stops]
+                timed[t] = route
+    return _Sectors(routes_out, timed, len(parts), start, cost)
 
 
-def _solve_sector(problem: Problem, seconds: float, not_after: float) -> tuple[Route, ...]:
-    """Plan one sector of a large day from scratch (runs in a worker process); no routes if
-    the search found none."""
+def _probes(parts: Sequence[Part], seconds: float, at_most: float) -> bool:
+    """Whether the sectors have time for a round more to choose their start (`seconds` a
+    sector now, `at_most` with a round more within their share): more than one sector, and
+    with the round more still `_PROBE_SECONDS_PER_VISIT` a visit of the first sector."""
+    need = _PROBE_SECONDS_PER_VISIT * len(parts[0].visits) if parts else math.inf
+    return len(parts) > 1 and min(seconds, at_most) >= need
+
+
+def _solve_sector(
+    problem: Problem, first_solution: str, seconds: float, not_after: float
+) -> tuple[tuple[Route, ...], int | None]:
+    """Plan one sector of a large day from scratch from `first_solution` (runs in a worker
+    process): its routes and objective; no routes and None if the search found none."""
     deadline = min(time.monotonic() + seconds, not_after)
     screening = screen(problem)
     if not screening.candidates or not screening.teams:
-        return ()
+        return (), 0
     # Sectors are cut for depot fleets only: the depot fleet's first search.
     search = _searches_for(len(screening.candidates), warm=False, depot_fleet=True)[0]
-    ruined = _ruin_and_recreate(problem, screening, search, deadline)
+    ruined = _ruin_and_recreate(
+        problem, screening, replace(search, first_solution=first_solution), deadline
+    )
     if ruined is None:
         log.warning("a sector of the day found no plan in its time; its visits go to the parts")
-        return ()
-    return ruined[0]
+        return (), None
+    return ruined[0], ruined[1]
 
 
 def _without_spare_teams(
@@ -554,6 +602,11 @@ def _plan(
     )
 
 
+def _words(strategy: str) -> str:
+    """An OR-Tools strategy's name as words: "SAVINGS" -> "savings"."""
+    return strategy.lower().replace("_", " ")
+
+
 def _status_name(status: int) -> str:
     name: str = routing_enums_pb2.RoutingSearchStatus.Value.Name(status)
     return name.removeprefix("ROUTING_").lower()
@@ -615,6 +668,19 @@ a visit) 4.60 against 4.08 at 0.5; 0.5: 4.77 and 4.11 against 4.27 and 3.95 at 0
 _SECTOR_SHARE = 0.7
 """Most of a large day's time for planning its sectors (a short limit: see
 `_SECTOR_SECONDS_PER_VISIT`)."""
+_SECTOR_STARTS = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS")
+"""The OR-Tools first plans a large day's sectors may start from, the usual one first.
+Parallel cheapest insertion opens few routes; savings opens more, shorter ones. The routes
+a start opens stay through the search (the parts add or close a few), and which start ends
+shorter depends on the day: savings on scattered visits with wide windows (Homberger R2),
+parallel cheapest insertion on clustered ones (C2). No measure cheaper than planning a
+sector both ways told them apart: not their first plans, nor how clustered the visits are
+(both wrong on the RC classes). Planning the whole day both ways cost the parts as much
+as the better start gained; the first sector alone costs one round of sectors (see
+`_plan_sectors`)."""
+_PROBE_SECONDS_PER_VISIT = 0.008
+"""Time a sector needs a visit to be planned from savings: its first plan alone takes about
+7 ms a visit on a 250-visit sector (1.75 to 2.06 s), and a search given less returns none."""
 _LARGE = 400
 """Visits from which OR-Tools' own first-solution heuristics are too slow to trust with the
 limit (a 1,000-visit day with breaks: about 100 s), so the first plan is constructed."""

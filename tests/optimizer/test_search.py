@@ -14,6 +14,7 @@ from ortools.util import optional_boolean_pb2
 import optimizer.solver
 from optimizer import BorrowerRule, Location, Plan, Problem, TravelMatrix, VisitKind, solve
 from optimizer.parts import Schedule
+from optimizer.plan import Route
 from optimizer.precheck import Screening, screen
 from optimizer.validate import validate
 from tests.optimizer.test_validate_solver import CASES
@@ -116,15 +117,35 @@ def test_sectors_serve_every_visit_each_on_its_own_arc(num_workers: int) -> None
     its sector's arc (8 neighbouring visits: at most 7 steps of 15 degrees apart). Two
     workers would make 4 sectors of 6, but 6 agents make at most 3 of 2 agents each."""
     problem = ring_day(24)
-    routes, timed, num_sectors = optimizer.solver._plan_sectors(
+    planned = optimizer.solver._plan_sectors(
         problem, screen(problem), time.monotonic() + 3, num_workers
     )
-    assert num_sectors == 3
-    served = sorted(i for route in routes for i in route)
+    assert planned.count == 3
+    served = sorted(i for route in planned.routes for i in route)
     assert served == list(range(24))
-    assert set(timed) == {t for t, route in enumerate(routes) if route}
-    for route in filter(None, routes):
+    assert set(planned.timed) == {t for t, route in enumerate(planned.routes) if route}
+    for route in filter(None, planned.routes):
         assert any(all((i - k) % 24 <= 7 for i in route) for k in route), route
+
+
+SectorCall = tuple[Problem, str, float]
+"""A sector search's problem, start and the time it must end by."""
+
+
+@pytest.fixture
+def sector_calls(monkeypatch: pytest.MonkeyPatch) -> list[SectorCall]:
+    """The sector searches `_plan_sectors` runs (in this process: one worker)."""
+    calls: list[SectorCall] = []
+    solve_sector = optimizer.solver._solve_sector
+
+    def spy(
+        problem: Problem, first_solution: str, seconds: float, not_after: float
+    ) -> tuple[tuple[Route, ...], int | None]:
+        calls.append((problem, first_solution, not_after))
+        return solve_sector(problem, first_solution, seconds, not_after)
+
+    monkeypatch.setattr(optimizer.solver, "_solve_sector", spy)
+    return calls
 
 
 @pytest.mark.usefixtures("small_sectors")
@@ -134,26 +155,58 @@ def test_sectors_serve_every_visit_each_on_its_own_arc(num_workers: int) -> None
     ids=["a few ms a visit", "at most a share of the time"],
 )
 def test_sectors_take_their_time_per_visit_up_to_a_share_of_the_limit(
-    monkeypatch: pytest.MonkeyPatch, seconds_per_visit: float, expected: float
+    monkeypatch: pytest.MonkeyPatch,
+    sector_calls: list[SectorCall],
+    seconds_per_visit: float,
+    expected: float,
 ) -> None:
     """The sectors end after `_SECTOR_SECONDS_PER_VISIT` a visit of the day, or at
-    `_SECTOR_SHARE` (0.7) of the time left if that comes first."""
+    `_SECTOR_SHARE` (0.7) of the time left if that comes first (no time to choose the
+    start here: each sector once, from the usual start)."""
     monkeypatch.setattr(optimizer.solver, "_SECTOR_SECONDS_PER_VISIT", seconds_per_visit)
-    ends: list[float] = []
-    solve_sector = optimizer.solver._solve_sector
-
-    def spy(problem: Problem, seconds: float, not_after: float) -> object:
-        ends.append(not_after)
-        return solve_sector(problem, seconds, not_after)
-
-    monkeypatch.setattr(optimizer.solver, "_solve_sector", spy)
+    monkeypatch.setattr(optimizer.solver, "_PROBE_SECONDS_PER_VISIT", 10.0)
     problem = ring_day(24)
-    screening = screen(problem)
     started = time.monotonic()
-    optimizer.solver._plan_sectors(problem, screening, started + 10, 1)
-    assert len(ends) == 3
-    assert len(set(ends)) == 1
-    assert expected <= ends[0] - started <= expected + 0.2
+    planned = optimizer.solver._plan_sectors(problem, screen(problem), started + 10, 1)
+    assert len(sector_calls) == 3
+    assert {start for _, start, _ in sector_calls} == {"PARALLEL_CHEAPEST_INSERTION"}
+    assert (planned.start, planned.probe) == ("PARALLEL_CHEAPEST_INSERTION", None)
+    ends = {end for _, _, end in sector_calls}
+    assert len(ends) == 1
+    assert expected <= ends.pop() - started <= expected + 0.2
+
+
+@pytest.mark.usefixtures("small_sectors")
+@pytest.mark.parametrize(
+    ("seconds_per_visit", "expected"),
+    [(0.02, 24 * 0.02 * 4 / 3), (1.0, 0.7 * 10)],
+    ids=["a round more", "within the share"],
+)
+def test_sectors_start_as_their_first_sector_ends_shortest(
+    monkeypatch: pytest.MonkeyPatch,
+    sector_calls: list[SectorCall],
+    seconds_per_visit: float,
+    expected: float,
+) -> None:
+    """With time for it, the first sector is planned from each start, the other sectors
+    from the start whose plan of it cost less; choosing takes one round of sectors more
+    (three sectors on one worker: four), within `_SECTOR_SHARE` of the time left."""
+    monkeypatch.setattr(optimizer.solver, "_SECTOR_SECONDS_PER_VISIT", seconds_per_visit)
+    problem = ring_day(24)
+    started = time.monotonic()
+    planned = optimizer.solver._plan_sectors(problem, screen(problem), started + 10, 1)
+    starts = optimizer.solver._SECTOR_STARTS
+    assert [start for _, start, _ in sector_calls[:2]] == list(starts)
+    assert sector_calls[0][0] is sector_calls[1][0]  # both starts plan the same sector
+    assert [start for _, start, _ in sector_calls[2:]] == [planned.start] * 2
+    assert planned.probe is not None
+    assert set(planned.probe) == set(starts)
+    costs = {start: cost for start, cost in planned.probe.items() if cost is not None}
+    assert planned.start == min(costs, key=lambda s: (costs[s], starts.index(s)))
+    assert sorted(i for route in planned.routes for i in route) == list(range(24))
+    ends = {end for _, _, end in sector_calls}
+    assert len(ends) == 1
+    assert expected <= ends.pop() - started <= expected + 0.2
 
 
 def test_a_large_day_of_agents_with_their_own_starts_is_constructed(
@@ -343,7 +396,7 @@ def test_the_parts_of_a_day_planned_in_sectors_are_searched_by_ruin_and_recreate
     assert validate(problem, plan) == []
     assert "planned in 3 sectors" in str(plan.stats["status"])
     assert plan.num_assigned == 24
-    assert ruin_starts.count(False) == 3  # the sectors, from scratch
+    assert ruin_starts.count(False) == 4  # the sectors from scratch, the first from both starts
     assert ruin_starts.count(True) >= 3  # at least a pass of parts, from their routes
     ruin_starts.clear()
     monkeypatch.setattr(optimizer.solver, "_PARTS_FROM", 5)
