@@ -13,6 +13,8 @@ from ortools.util import optional_boolean_pb2
 
 import optimizer.solver
 from optimizer import BorrowerRule, Location, Plan, Problem, TravelMatrix, VisitKind, solve
+from optimizer.decompose import Part, sub_problem
+from optimizer.parallel import workers
 from optimizer.parts import Schedule
 from optimizer.plan import Route
 from optimizer.precheck import Screening, screen
@@ -207,6 +209,43 @@ def test_sectors_start_as_their_first_sector_ends_shortest(
     ends = {end for _, _, end in sector_calls}
     assert len(ends) == 1
     assert expected <= ends.pop() - started <= expected + 0.2
+
+
+@pytest.mark.usefixtures("small_sectors")
+def test_a_sector_the_chosen_start_cannot_plan_is_planned_from_the_usual_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Savings chosen on the first sector can run out of time on another (its first plan is
+    slower, on an overloaded sector): that sector is planned again from parallel cheapest
+    insertion rather than left to the parts. Here savings finds nothing on any sector."""
+    calls: list[str] = []
+    solve_sector = optimizer.solver._solve_sector
+
+    def savings_out_of_time(
+        problem: Problem, first_solution: str, seconds: float, not_after: float
+    ) -> tuple[tuple[Route, ...], int | None]:
+        calls.append(first_solution)
+        if first_solution == "SAVINGS":
+            return (), None
+        return solve_sector(problem, first_solution, seconds, not_after)
+
+    monkeypatch.setattr(optimizer.solver, "_solve_sector", savings_out_of_time)
+    problem = ring_day(24)
+    screening = screen(problem)
+    teams = screening.teams
+    halves = [tuple(range(12)), tuple(range(12, 24))]
+    subs = [
+        sub_problem(problem, teams, Part((2 * k, 2 * k + 1), visits), [[] for _ in teams])
+        for k, visits in enumerate(halves)
+    ]
+    deadline = time.monotonic() + 5
+    with workers(1) as pool:
+        planned = optimizer.solver._plan_each(pool, subs, "SAVINGS", 0.5, deadline, deadline)
+    assert calls == ["SAVINGS"] * 2 + ["PARALLEL_CHEAPEST_INSERTION"] * 2
+    served = sorted(
+        int(stop.visit_id[1:]) for routes in planned for r in routes for stop in r.stops
+    )
+    assert served == list(range(24))
 
 
 def test_a_large_day_of_agents_with_their_own_starts_is_constructed(
