@@ -208,16 +208,32 @@ def simulate(inst: Instance, t: int, route: Sequence[int]) -> Timing | None:
     timing = _forward(inst, t, route, team.shift_start)
     if timing is None:
         return None
-    if team.max_span is not None:
-        fin, _, arrival_end = timing
-        # Leave as late as the first stop allows: the span the solver can reach at least.
-        span = arrival_end - _latest_departure(inst, t, route, fin)
-        if span > team.max_span:
-            later = _forward(inst, t, route, _latest_departure(inst, t, route, fin))
-            if later is None or later[2] - _latest_departure(inst, t, route, fin) > team.max_span:
-                return None
+    if team.max_span is not None and not _short_enough(inst, t, route, timing, team.max_span):
+        return None
     fin, gap_breaks, _ = timing
     return Timing(fin=fin, breaks=gap_breaks, latest=_latest(inst, t, route, fin, gap_breaks))
+
+
+def _short_enough(
+    inst: Instance,
+    t: int,
+    route: Sequence[int],
+    earliest: tuple[np.ndarray, np.ndarray, int],
+    max_span: int,
+) -> bool:
+    """Whether the route can be worked within `max_span`, from the `earliest` schedule (leaving
+    at the shift's start): leaving instead as late as the first stop allows, the span the
+    solver can reach at least. That later departure keeps the schedule after the first stop
+    unless a break falls on the first leg, which leaving later can push before the departure:
+    then the later schedule is simulated, and counts only where it holds."""
+    fin, gap_breaks, arrival_end = earliest
+    if arrival_end - int(fin[0]) <= max_span:
+        return True
+    departure = _latest_departure(inst, t, route, fin)
+    if arrival_end - departure <= max_span and not gap_breaks[0]:
+        return True
+    later = _forward(inst, t, route, departure)
+    return later is not None and later[2] - departure <= max_span
 
 
 def _latest_departure(inst: Instance, t: int, route: Sequence[int], fin: np.ndarray) -> int:
@@ -233,10 +249,19 @@ def _forward(
     inst: Instance, t: int, route: Sequence[int], departure: int
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """The earliest schedule leaving at `departure`: when each gap starts, the break time in
-    each gap, and the arrival at the end; None if infeasible."""
+    each gap, and the arrival at the end; None if infeasible. Breaks that can end by the
+    departure are taken before it, off the route, as the solver's model allows."""
     team = inst.teams[t]
     travel = inst.travel[team.mode]
     pending = list(team.breaks)
+    free = None  # when the last break taken before the departure ends
+    while pending:
+        es, ls, d = pending[0]
+        begin = es if free is None else max(free, es)
+        if begin > ls or begin + d > departure:
+            break
+        pending.pop(0)
+        free = begin + d
     fin = np.empty(len(route) + 1, dtype=np.int64)
     gap_breaks = np.zeros(len(route) + 1, dtype=np.int64)
     now, here = departure, team.start

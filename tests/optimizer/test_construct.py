@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from optimizer import Problem, construct
@@ -126,6 +127,41 @@ def test_crew_breaks_are_all_taken() -> None:
     timing = construct.simulate(numbers, 0, route)
     assert timing is not None
     assert int(timing.breaks.sum()) >= 50 * M or len(route) < 7
+
+
+@pytest.mark.parametrize(
+    ("window", "max_working_time", "fits"),
+    [
+        ((9 * 60 + 10, 9 * 60 + 16), 7500, False),
+        ((9 * 60 + 10, 9 * 60 + 16), 7920, True),
+        ((12 * 60, 13 * 60), 7500, True),
+    ],
+    ids=["break on the first leg, too long", "break on the first leg, fits", "break before"],
+)
+def test_a_break_due_as_the_shift_starts_counts_in_the_working_time(
+    window: tuple[int, int], max_working_time: int, fits: bool
+) -> None:
+    """A break due at 8:01 for an hour; two 20-minute visits at one door 16 minutes away, the
+    first due at 9:10 to 9:16. Leaving as late as that visit allows (9:00), the break would
+    start before the departure and end after it, and leaving after it misses the visit: the
+    break stays on the first leg and the day runs from 8:00 to 10:12 (7,920 s), over a limit
+    of 7,500 s that each visit alone keeps. With the first visit due at noon, the break is
+    over before a departure at 11:44. The construction agrees with the solver's model on
+    each (a case hypothesis found)."""
+    problem = Day(
+        [
+            visit("V", 960, minutes=20, windows=[window], appointment=True),
+            visit("W", 960, minutes=20),
+        ],
+        [agent("A", 0, breaks=[(8 * 60 + 1, 8 * 60 + 1, 60)], max_working_time=max_working_time)],
+    ).problem()
+    screening = screen(problem)
+    assert sorted(screening.candidates) == [0, 1]  # each visit alone fits the limit
+    model = _Model(problem, screening)
+    numbers = construct.instance_from(problem, screening, travel=model._travel)
+    route = [model.manager.NodeToIndex(n) for n in (0, 1)]
+    assert (model.routing.ReadAssignmentFromRoutes([route], True) is not None) is fits
+    assert (construct.simulate(numbers, 0, [0, 1]) is not None) is fits
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
