@@ -410,8 +410,9 @@ def _probes(parts: Sequence[Part], seconds: float, at_most: float) -> bool:
     """Whether the sectors have time for a round more to choose their start (`seconds` a
     sector now, `at_most` with a round more within their share): more than one sector, and
     with the round more still `_PROBE_SECONDS_PER_VISIT` a visit of the first sector."""
-    need = _PROBE_SECONDS_PER_VISIT * len(parts[0].visits) if parts else math.inf
-    return len(parts) > 1 and min(seconds, at_most) >= need
+    if len(parts) < 2:
+        return False
+    return min(seconds, at_most) >= _PROBE_SECONDS_PER_VISIT * len(parts[0].visits)
 
 
 def _solve_sector(
@@ -699,7 +700,9 @@ a visit) 4.60 against 4.08 at 0.5; 0.5: 4.77 and 4.11 against 4.27 and 3.95 at 0
 _SECTOR_SHARE = 0.7
 """Most of a large day's time for planning its sectors (a short limit: see
 `_SECTOR_SECONDS_PER_VISIT`)."""
-_SECTOR_STARTS = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS")
+_DEPOT_FLEET_START = "PARALLEL_CHEAPEST_INSERTION"
+"""The OR-Tools first plan a depot's fleet starts from (see `_searches_for`)."""
+_SECTOR_STARTS = (_DEPOT_FLEET_START, "SAVINGS")
 """The OR-Tools first plans a large day's sectors may start from, the usual one first.
 Parallel cheapest insertion opens few routes; savings opens more, shorter ones. The routes
 a start opens stay through the search (the parts add or close a few), and which start ends
@@ -834,7 +837,7 @@ def _searches_for(num_visits: int, warm: bool, depot_fleet: bool) -> tuple[_Sear
             _Search(first_solution=_CONSTRUCT),
             _Search(first_solution=_CONSTRUCT, gls_lambda=0.2),
         )
-    lci, pci = "LOCAL_CHEAPEST_INSERTION", "PARALLEL_CHEAPEST_INSERTION"
+    lci, pci = "LOCAL_CHEAPEST_INSERTION", _DEPOT_FLEET_START
     first, other = (pci, lci) if depot_fleet else (lci, pci)
     return (_Search(first_solution=first, ruin=_RUIN), _Search(first_solution=other, ruin=_RUIN))
 
