@@ -814,7 +814,9 @@ _SECTOR_PARTS = Schedule(size=200, seconds_per_visit=0.01, min_seconds=1.0, min_
 """Parts of a day planned in sectors, each searched by ruin and recreate from its routes if
 they serve every visit in the part (else by guided local search: from a plan that leaves many
 visits out, ruin and recreate's first descent ran 3.6 s of a 0.5 s budget on a 100-visit part
-of a generated Andorra day). Ruin and recreate needs longer parts than guided local search."""
+of a generated Andorra day). Ruin and recreate needs longer parts than guided local search:
+on Homberger 1,000 at 60 s on one thread, paired runs, parts of 100 visits (0.5 s at least)
+came out 1.6 % longer on average over 7 instances, of 300 (1.5 s) 1.1 % over 3."""
 _SMALL_PARTS = Schedule(size=50, seconds_per_visit=0.01, min_seconds=0.2)
 """Parts of a smaller day searched by guided local search (a warm start) whose whole search
 serves every visit (Solomon at 10 s, before ruin and recreate: +3.3 % above PyVRP against
