@@ -427,13 +427,17 @@ def insert(
     routes: Sequence[Sequence[int]] | None = None,
     *,
     deadline: float | None = None,
+    by_regret: bool = True,
 ) -> Routes:
     """Insert every visit that fits into `routes` (empty routes if None), by regret.
 
     Visits go in rank order (appointments first, then flexible visits by priority); within a
     rank, the visit whose best route beats its second best by most goes first, into its
-    cheapest feasible place. Visits already routed stay where they are. Stops early, with
-    what it has, at `deadline` (a `time.monotonic()` value).
+    cheapest feasible place. Without `by_regret`, the visit cheapest to insert goes first
+    instead: on a day with far more visits than the teams can make, regret puts first the
+    visits only one route can still take, the costliest first, and fills the day with long
+    drives (see `optimizer.solver._insert_the_rest`). Visits already routed stay where they
+    are. Stops early, with what it has, at `deadline` (a `time.monotonic()` value).
     """
     nt = len(inst.teams)
     current = [list(r) for r in routes] if routes is not None else [[] for _ in range(nt)]
@@ -470,9 +474,12 @@ def insert(
             # search may still find it room).
             table.open[rows[~placeable]] = False
             continue
-        regret = np.where(second >= _INF, _INF, second - best)
-        # Highest regret; among equals (e.g. only one route fits) the costliest to serve.
-        v = int(rows[np.lexsort((-best, -regret))[0]])
+        if by_regret:
+            regret = np.where(second >= _INF, _INF, second - best)
+            # Highest regret; among equals (e.g. only one route fits) the costliest to serve.
+            v = int(rows[np.lexsort((-best, -regret))[0]])
+        else:
+            v = int(rows[np.argmin(best)])
         t = int(cols[np.argmin(table.cost[v, cols])])
         k = int(table.position[v, t])
         candidate = current[t][:k] + [v] + current[t][k:]

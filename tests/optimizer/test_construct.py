@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from optimizer import Problem, construct
 from optimizer.model import BorrowerRule, Crew
 from optimizer.precheck import screen
-from optimizer.solver import _Model
+from optimizer.solver import _insert_the_rest, _Model
 from tests.optimizer.strategies import problems
 from tests.optimizer.tiny import Day, M, agent, visit
 
@@ -94,6 +96,50 @@ def test_borrower_cap_and_max_visits_hold() -> None:
     assert len(routes[0]) <= 2
     assert len({"B1", "B2"} & set(served)) == 1
     assert {"C", "D"} <= set(served)
+
+
+def overloaded_morning() -> Problem:
+    """Two hours for one agent and four half-hour visits: three next door, one 1,500 m out
+    (25 minutes each way). The far one leaves room for one more; the near ones fit three."""
+    near = [visit(f"NEAR{x}", x) for x in (10, 20, 30)]
+    return Day([visit("FAR", 1500), *near], [agent("A", shift=(8 * 60, 10 * 60))]).problem()
+
+
+def test_regret_puts_the_costliest_visit_first_when_one_route_is_all_there_is() -> None:
+    """Every visit has one route to go to, so regret ties and the costliest goes first;
+    cheapest first serves three visits instead of two."""
+    problem = overloaded_morning()
+    numbers, visit_of_node = build(problem)
+    (by_regret,) = construct.insert(numbers)
+    (cheapest,) = construct.insert(numbers, by_regret=False)
+    assert "FAR" in ids(problem, visit_of_node, by_regret)
+    assert len(by_regret) == 2
+    assert sorted(ids(problem, visit_of_node, cheapest)) == ["NEAR10", "NEAR20", "NEAR30"]
+
+
+def test_the_first_plan_is_the_cheaper_of_regret_and_cheapest_first() -> None:
+    """On the overloaded morning cheapest first stands; where taking the cheapest visit first
+    leaves another without a route, regret does (Y fits only A; X fits both, cheaper for A)."""
+    problem = overloaded_morning()
+    screening = screen(problem)
+    numbers = construct.instance_from(problem, screening)
+    visit_of_node = sorted(screening.candidates)
+    deadline = time.monotonic() + 10
+    (route,) = _insert_the_rest(problem, screening, numbers, None, deadline)
+    assert sorted(ids(problem, visit_of_node, tuple(route))) == ["NEAR10", "NEAR20", "NEAR30"]
+
+    short = (8 * 60, 8 * 60 + 55)
+    problem = Day(
+        [visit("X", 200), visit("Y", -300)],
+        [agent("A", 0, shift=short), agent("B", 600, shift=short)],
+    ).problem()
+    screening = screen(problem)
+    numbers = construct.instance_from(problem, screening)
+    visit_of_node = sorted(screening.candidates)
+    (cheapest_a, cheapest_b) = construct.insert(numbers, by_regret=False)
+    assert [len(cheapest_a), len(cheapest_b)] == [1, 0]  # X took A's morning; Y fits no one
+    routes = _insert_the_rest(problem, screening, numbers, None, time.monotonic() + 10)
+    assert [ids(problem, visit_of_node, tuple(r)) for r in routes] == [["Y"], ["X"]]
 
 
 def test_repair_keeps_what_fits_in_order_and_drops_the_rest() -> None:
