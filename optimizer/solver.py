@@ -496,9 +496,9 @@ def _insert_the_rest(
 ) -> list[list[int]]:
     """`given` (visit nodes per team, already fitting) with every other visit that fits
     inserted by `optimizer.construct`, in a share of the time left (most of it goes to the
-    search, which improves any first plan): by regret, and where that took at most
-    `_SECOND_LOOK_SHARE` of the time left, also cheapest first; the plan that costs less
-    (`optimizer.costs.Costs`) stands.
+    search, which improves any first plan): by regret, and where that left visits out and
+    took at most `_SECOND_LOOK_SHARE` of the time left, also cheapest first; the plan that
+    costs less (`optimizer.costs.Costs`) stands.
 
     Regret suits a day the teams can mostly serve. On a day with far more visits than the
     teams can make it fills the routes with long drives: a generated 1,000-visit Andorra
@@ -512,7 +512,8 @@ def _insert_the_rest(
     started = time.monotonic()
     budget = started + _CONSTRUCT_SHARE * (deadline - started)
     best = construct.insert(numbers, given, deadline=budget)
-    if time.monotonic() - started <= _SECOND_LOOK_SHARE * (deadline - started):
+    quick = time.monotonic() - started <= _SECOND_LOOK_SHARE * (deadline - started)
+    if quick and sum(map(len, best)) < numbers.most_served:
         cheapest = construct.insert(numbers, given, deadline=budget, by_regret=False)
         costs = Costs(problem, screening)
         visit_of_node = sorted(screening.candidates)
