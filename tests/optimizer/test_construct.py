@@ -9,17 +9,23 @@ from hypothesis import HealthCheck, given, settings
 
 from optimizer import Problem, construct
 from optimizer.model import BorrowerRule, Crew
-from optimizer.precheck import screen
+from optimizer.precheck import Screening, screen
 from optimizer.solver import _insert_the_rest, _Model
 from tests.optimizer.strategies import problems
 from tests.optimizer.tiny import Day, M, agent, visit
 
 
+def screened(problem: Problem) -> tuple[Screening, construct.Instance, list[int]]:
+    """The problem's screening, the construction's numbers, and the problem visit index of
+    each visit node."""
+    screening = screen(problem)
+    return screening, construct.instance_from(problem, screening), sorted(screening.candidates)
+
+
 def build(problem: Problem) -> tuple[construct.Instance, list[int]]:
     """The construction's numbers, and the problem visit index of each visit node."""
-    screening = screen(problem)
-    numbers = construct.instance_from(problem, screening)
-    return numbers, sorted(screening.candidates)
+    _, numbers, visit_of_node = screened(problem)
+    return numbers, visit_of_node
 
 
 def ids(problem: Problem, visit_of_node: list[int], route: tuple[int, ...]) -> list[str]:
@@ -123,9 +129,7 @@ def test_the_first_plan_is_the_cheaper_of_regret_and_cheapest_first() -> None:
     and B (cheaper for A), and W and W2 only far-off C, so one of them is left out either way
     and both plans are built and compared."""
     problem = overloaded_morning()
-    screening = screen(problem)
-    numbers = construct.instance_from(problem, screening)
-    visit_of_node = sorted(screening.candidates)
+    screening, numbers, visit_of_node = screened(problem)
     deadline = time.monotonic() + 10
     (route,) = _insert_the_rest(problem, screening, numbers, None, deadline)
     assert sorted(ids(problem, visit_of_node, tuple(route))) == ["NEAR10", "NEAR20", "NEAR30"]
@@ -139,9 +143,7 @@ def test_the_first_plan_is_the_cheaper_of_regret_and_cheapest_first() -> None:
             agent("C", 5000, shift=short),
         ],
     ).problem()
-    screening = screen(problem)
-    numbers = construct.instance_from(problem, screening)
-    visit_of_node = sorted(screening.candidates)
+    screening, numbers, visit_of_node = screened(problem)
     cheapest = construct.insert(numbers, by_regret=False)
     assert [len(r) for r in cheapest] == [1, 0, 1]  # X took A's slot; Y fits no one else
     routes = _insert_the_rest(problem, screening, numbers, None, time.monotonic() + 10)
